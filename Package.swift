@@ -1,0 +1,53 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "exchange",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "ExchangeCore", targets: ["ExchangeCore"]),
+        .library(name: "Matching", targets: ["Matching"]),
+        .library(name: "ExchangeMatchingC", type: .dynamic, targets: ["MatchingC"]),
+        .executable(name: "exchange-bench", targets: ["exchange-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .target(name: "ExchangeCore", swiftSettings: strict),
+        .target(
+            name: "Matching",
+            dependencies: ["ExchangeCore"],
+            swiftSettings: strict
+        ),
+        .target(name: "MatchingC", dependencies: ["Matching", "ExchangeCore"], swiftSettings: strict),
+        .executableTarget(
+            name: "exchange-bench",
+            dependencies: [
+                "Matching", "ExchangeCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "MatchingBenchmarks",
+            dependencies: [
+                "Matching", "ExchangeCore",
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/MatchingBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .testTarget(name: "ExchangeCoreTests", dependencies: ["ExchangeCore"], swiftSettings: strict),
+        .testTarget(name: "MatchingTests", dependencies: ["Matching", "ExchangeCore"], swiftSettings: strict),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,2 @@
+import Matching
+print("todo")
