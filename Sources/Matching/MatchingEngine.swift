@@ -1,20 +1,95 @@
 public import ExchangeCore
 
-// TEMPORARY API SKELETON: being implemented; signatures are final.
-
-/// The deterministic matching state machine of one shard.
+/// The deterministic matching state machine of one shard: order books for a set of symbols,
+/// participant sessions, stops, bands and the volatility breaker.
+///
+/// Pure: it reads no clock, does no I/O and draws no random number. Time and the command
+/// sequence come in with every command (from the Raft log), so every replica that applies the
+/// same commands emits the same events, byte for byte. The rules are in docs/MATCHING.md.
+///
+/// - Important: `apply` must be called with strictly increasing sequences.
 public struct MatchingEngine: Sendable {
     public let configuration: EngineConfiguration
+
+    var books: [BookState]
+    var symbolIndex: [Symbol: Int32]
+    var orders: [OrderRecord] = []
+    var freeOrders: [Int32] = []
+    var levels: [LevelRecord] = []
+    var freeLevels: [Int32] = []
+    var orderIndex: OrderIndex
+    var sessions: SessionTable
+    /// Min-heap of GTD expiries by (expireAt, orderID).
+    var expiries: [ExpiryEntry] = []
+    /// Symbols halted by the breaker, with their reopening time.
+    var reopenings: [(reopenAt: Int64, book: Int32)] = []
+    var nextReopenAt: Int64 = .max
+
+    var appliedSequence: UInt64 = 0
+    var appliedTimestamp: Int64 = .min
+
+    // State of the command being applied.
+    var now: Int64 = 0
+    var sequence: UInt64 = 0
+    var tradeCounter: UInt32 = 0
+
+    // One-entry cache of the last symbol lookup.
+    var cachedSymbol = Symbol(low: 0, high: 0)
+    var cachedBook: Int32 = -1
 
     public init(configuration: EngineConfiguration) throws(EngineConfigurationError) {
         try configuration.validate()
         self.configuration = configuration
+        books = configuration.instruments.map { BookState(rules: $0) }
+        var index: [Symbol: Int32] = [:]
+        index.reserveCapacity(configuration.instruments.count)
+        for (i, rules) in configuration.instruments.enumerated() {
+            index[rules.symbol] = Int32(i)
+        }
+        symbolIndex = index
+        orderIndex = OrderIndex(minimumCapacity: 4_096)
+        sessions = SessionTable(window: configuration.sessionWindowPerParticipant)
+        orders.reserveCapacity(4_096)
+        levels.reserveCapacity(1_024)
     }
 
+    /// Sequence of the last applied command (0 before the first).
+    public var lastSequence: UInt64 { appliedSequence }
+
+    /// Resting orders plus untriggered stops.
+    public var liveOrderCount: Int { orderIndex.count }
+
+    // MARK: - Applying commands
+
     /// Applies one command stamped with log time and sequence, appending its events to `events`.
+    ///
+    /// - Important: `sequence` must be greater than every sequence applied before (trap otherwise).
+    ///   A timestamp lower than the previous one is raised to it: log time never goes backwards.
     public mutating func apply(
         _ command: Command, timestamp: Timestamp, sequence: UInt64, into events: inout [Event]
-    ) { fatalError("not yet") }
+    ) {
+        precondition(sequence > appliedSequence, "command sequences must strictly increase")
+        appliedSequence = sequence
+        appliedTimestamp = Swift.max(appliedTimestamp, timestamp.rawValue)
+        self.now = appliedTimestamp
+        self.sequence = sequence
+        tradeCounter = 0
+
+        if let first = expiries.first, first.expireAt <= now { runExpiries(into: &events) }
+        if nextReopenAt <= now { runReopenings(into: &events) }
+
+        switch command {
+        case .newOrder(let order): newOrder(order, into: &events)
+        case .cancel(let cancel): cancelOrder(cancel, into: &events)
+        case .replace(let replace): replaceOrder(replace, into: &events)
+        case .halt(let symbol): halt(symbol, into: &events)
+        case .resume(let symbol): resume(symbol, into: &events)
+        case .setPriceBand(let symbol, let basisPoints, let referencePrice):
+            setPriceBand(symbol, basisPoints: basisPoints, referencePrice: referencePrice, into: &events)
+        case .endOfSession: endOfSession(into: &events)
+        case .heartbeat: break
+        }
+    }
 
     /// Convenience for tests and tools: returns the events of one command.
     public mutating func apply(_ command: Command, timestamp: Timestamp, sequence: UInt64) -> [Event] {
@@ -23,27 +98,82 @@ public struct MatchingEngine: Sendable {
         return events
     }
 
-    public func bestBid(_ symbol: Symbol) -> PriceLevelView? { fatalError("not yet") }
-    public func bestAsk(_ symbol: Symbol) -> PriceLevelView? { fatalError("not yet") }
-    /// L2: up to `levels` levels per side, best first.
-    public func depth(_ symbol: Symbol, levels: Int) -> BookDepth? { fatalError("not yet") }
-    /// L3: every resting order, best level first, FIFO within a level.
-    public func book(_ symbol: Symbol) -> OrderBookView? { fatalError("not yet") }
-    /// Untriggered stop orders of a symbol, by ascending order id.
-    public func untriggeredStops(_ symbol: Symbol) -> [OrderStatus]? { fatalError("not yet") }
-    public func order(_ id: OrderID) -> OrderStatus? { fatalError("not yet") }
-    public func symbolStatus(_ symbol: Symbol) -> SymbolStatus? { fatalError("not yet") }
-    /// Resting orders plus untriggered stops.
-    public var liveOrderCount: Int { fatalError("not yet") }
-    /// Sequence of the last applied command (0 before the first).
-    public var lastSequence: UInt64 { fatalError("not yet") }
+    @inline(__always)
+    mutating func book(of symbol: Symbol) -> Int32? {
+        if symbol == cachedSymbol && cachedBook >= 0 { return cachedBook }
+        guard let b = symbolIndex[symbol] else { return nil }
+        cachedSymbol = symbol
+        cachedBook = b
+        return b
+    }
 
-    /// The full state, versioned binary.
-    public func snapshot() -> [UInt8] { fatalError("not yet") }
-    /// Restores a state written by `snapshot()`; bad bytes are a typed error.
-    public init(snapshot bytes: [UInt8]) throws(SnapshotError) { fatalError("not yet") }
-    /// 64-bit hash of the state, equal on replicas that applied the same commands.
-    public func stateHash() -> UInt64 { fatalError("not yet") }
+    // MARK: - Pools
+
+    @inline(__always)
+    mutating func allocateOrder() -> Int32 {
+        if let slot = freeOrders.popLast() { return slot }
+        orders.append(OrderRecord())
+        return Int32(orders.count - 1)
+    }
+
+    /// Forgets a dead order: index entry and pool slot.
+    @inline(__always)
+    mutating func release(_ slot: Int32) {
+        orderIndex.remove(orders[Int(slot)].orderID)
+        orders[Int(slot)].level = -1
+        orders[Int(slot)].untriggered = false
+        freeOrders.append(slot)
+    }
+
+    @inline(__always)
+    mutating func allocateLevel(price: Int64, side: Side) -> Int32 {
+        let record = LevelRecord(price: price, visible: 0, head: -1, tail: -1, count: 0, side: side)
+        if let slot = freeLevels.popLast() {
+            levels[Int(slot)] = record
+            return slot
+        }
+        levels.append(record)
+        return Int32(levels.count - 1)
+    }
+
+    // MARK: - Events
+
+    @inline(__always)
+    func emitDelta(book b: Int32, side: Side, price: Int64, quantity: Int64, into events: inout [Event]) {
+        events.append(
+            .bookDelta(
+                Event.BookDelta(
+                    symbol: books[Int(b)].rules.symbol, side: side, price: Price(price), quantity: Quantity(quantity))))
+    }
+
+    func emitReject(
+        participant: ParticipantID, clientOrderID: ClientOrderID, orderID: OrderID, symbol: Symbol,
+        reason: RejectReason, into events: inout [Event]
+    ) {
+        events.append(
+            .rejected(
+                Event.Rejected(
+                    participant: participant, clientOrderID: clientOrderID, orderID: orderID, symbol: symbol,
+                    reason: reason)))
+    }
+
+    func emitOperatorReject(symbol: Symbol, reason: RejectReason, into events: inout [Event]) {
+        emitReject(
+            participant: ParticipantID(0), clientOrderID: ClientOrderID(0), orderID: OrderID(0), symbol: symbol,
+            reason: reason, into: &events)
+    }
+
+    @inline(__always)
+    func emitCancelled(
+        _ slot: Int32, cancelled: Int64, leaves: Int64, reason: CancelReason, into events: inout [Event]
+    ) {
+        let o = orders[Int(slot)]
+        events.append(
+            .cancelled(
+                Event.Cancelled(
+                    orderID: OrderID(o.orderID), symbol: books[Int(o.book)].rules.symbol,
+                    cancelledQuantity: Quantity(cancelled), leavesQuantity: Quantity(leaves), reason: reason)))
+    }
 }
 
 /// Why snapshot bytes could not be restored.
@@ -52,6 +182,7 @@ public struct SnapshotError: Error, Equatable, Sendable, CustomStringConvertible
         case badMagic, unsupportedVersion, truncated, malformed, checksumMismatch
     }
     public var code: Code
+    /// Byte offset where the problem was found.
     public var offset: Int
     public var message: String
     public init(code: Code, offset: Int, message: String) {

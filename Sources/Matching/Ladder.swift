@@ -1,0 +1,55 @@
+/// One side of one book: its price levels sorted so that the best level is last, which makes
+/// the common operations (take the best, add near the best) O(1) amortised.
+///
+/// Keys are `price` for bids and `-price` for asks, so "better" is always "larger key".
+struct Ladder: Sendable {
+    var keys: [Int64] = []
+    var levels: [Int32] = []
+
+    @inline(__always) var isEmpty: Bool { keys.isEmpty }
+    @inline(__always) var count: Int { keys.count }
+    @inline(__always) var best: Int32? { levels.last }
+
+    /// Position of `key`, or where it would be inserted.
+    @inline(__always)
+    func search(_ key: Int64) -> (found: Bool, index: Int) {
+        keys.withUnsafeBufferPointer { k in
+            let n = k.count
+            // Most activity is near the best level (the end): check it first.
+            if n > 0 {
+                let last = k[n - 1]
+                if key == last { return (true, n - 1) }
+                if key > last { return (false, n) }
+            }
+            var low = 0
+            var high = n
+            while low < high {
+                let mid = (low &+ high) >> 1
+                if k[mid] < key { low = mid + 1 } else { high = mid }
+            }
+            return (low < n && k[low] == key, low)
+        }
+    }
+
+    @inline(__always)
+    mutating func insert(key: Int64, level: Int32, at index: Int) {
+        if index == keys.count {
+            keys.append(key)
+            levels.append(level)
+        } else {
+            keys.insert(key, at: index)
+            levels.insert(level, at: index)
+        }
+    }
+
+    @inline(__always)
+    mutating func remove(at index: Int) {
+        if index == keys.count - 1 {
+            keys.removeLast()
+            levels.removeLast()
+        } else {
+            keys.remove(at: index)
+            levels.remove(at: index)
+        }
+    }
+}
