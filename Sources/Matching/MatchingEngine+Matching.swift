@@ -175,22 +175,27 @@ extension MatchingEngine {
         let leaves = orders[Int(a)].leaves
         let visible = display == 0 ? leaves : Swift.min(display, leaves)
         orders[Int(a)].visible = visible
-        let key = side == .buy ? price : -price
-        let found = side == .buy ? books[Int(b)].bids.search(key) : books[Int(b)].asks.search(key)
-        let level: Int32
-        if found.found {
-            level = side == .buy ? books[Int(b)].bids.levels[found.index] : books[Int(b)].asks.levels[found.index]
-        } else {
-            level = allocateLevel(price: price, side: side)
-            if side == .buy {
-                books[Int(b)].bids.insert(key: key, level: level, at: found.index)
-            } else {
-                books[Int(b)].asks.insert(key: key, level: level, at: found.index)
-            }
-        }
+        let level = findOrCreateLevel(book: b, side: side, price: price)
         appendToLevel(a, level: level)
         levels[Int(level)].visible += visible
         emitDelta(book: b, side: side, price: price, quantity: levels[Int(level)].visible, into: &events)
+    }
+
+    /// The level at `price` on `side`, created (empty) when missing.
+    mutating func findOrCreateLevel(book b: Int32, side: Side, price: Int64) -> Int32 {
+        if side == .buy {
+            let found = books[Int(b)].bids.search(price)
+            if found.found { return books[Int(b)].bids.levels[found.index] }
+            let level = allocateLevel(price: price, side: side)
+            books[Int(b)].bids.insert(key: price, level: level, at: found.index)
+            return level
+        } else {
+            let found = books[Int(b)].asks.search(-price)
+            if found.found { return books[Int(b)].asks.levels[found.index] }
+            let level = allocateLevel(price: price, side: side)
+            books[Int(b)].asks.insert(key: -price, level: level, at: found.index)
+            return level
+        }
     }
 
     @inline(__always)

@@ -131,7 +131,7 @@ extension MatchingEngine {
     }
 
     @inline(__always)
-    func checkQuantity(_ quantity: Int64, rules: InstrumentRules) -> RejectReason? {
+    mutating func checkQuantity(_ quantity: Int64, rules: InstrumentRules) -> RejectReason? {
         if quantity <= 0 { return .invalidQuantity }
         if quantity % rules.lotSize != 0 { return .quantityNotLotMultiple }
         if quantity < rules.minimumQuantity.rawValue { return .quantityBelowMinimum }
@@ -141,7 +141,7 @@ extension MatchingEngine {
 
     /// §8: outside the band around the reference price.
     @inline(__always)
-    func outsideBand(_ price: Int64, book b: Int32) -> Bool {
+    mutating func outsideBand(_ price: Int64, book b: Int32) -> Bool {
         let band = books[Int(b)].bandBasisPoints
         if band == 0 { return false }
         let reference = books[Int(b)].referencePrice
@@ -150,7 +150,7 @@ extension MatchingEngine {
 
     /// Whether a limit at `price` would take liquidity on entry.
     @inline(__always)
-    func wouldCross(_ price: Int64, side: Side, book b: Int32) -> Bool {
+    mutating func wouldCross(_ price: Int64, side: Side, book b: Int32) -> Bool {
         if side == .buy {
             guard let best = books[Int(b)].asks.best else { return false }
             return price >= levels[Int(best)].price
@@ -289,7 +289,7 @@ extension MatchingEngine {
 
 extension MatchingEngine {
     /// The first failing replace check of §5 after ownership, or nil.
-    func validateReplace(_ command: ReplaceOrder, slot: Int32) -> RejectReason? {
+    mutating func validateReplace(_ command: ReplaceOrder, slot: Int32) -> RejectReason? {
         let b = orders[Int(slot)].book
         if books[Int(b)].haltReason != nil { return .symbolHalted }
         if orders[Int(slot)].untriggered { return .orderNotReplaceable }

@@ -86,7 +86,7 @@ extension MatchingEngine {
 
     /// §10: the price of maximum volume, then minimum imbalance, then nearest the reference,
     /// then the lower price. Volume 0 when nothing crosses.
-    func auctionPrice(book b: Int32) -> (price: Int64, volume: Int64, imbalance: Int64) {
+    mutating func auctionPrice(book b: Int32) -> (price: Int64, volume: Int64, imbalance: Int64) {
         // Levels with their total open quantity (hidden included), prices ascending.
         func totals(_ ladder: Ladder) -> [(price: Int64, quantity: Int64)] {
             var result: [(price: Int64, quantity: Int64)] = []
@@ -204,7 +204,7 @@ extension MatchingEngine {
     }
 
     /// The live GTD order an expiry entry still stands for.
-    func liveExpiry(_ entry: ExpiryEntry) -> Int32? {
+    mutating func liveExpiry(_ entry: ExpiryEntry) -> Int32? {
         guard let slot = orderIndex.find(entry.orderID) else { return nil }
         let order = orders[Int(slot)]
         guard order.timeInForce == .gtd && order.expireAt == entry.expireAt else { return nil }

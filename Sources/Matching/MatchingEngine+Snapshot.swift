@@ -400,19 +400,7 @@ extension MatchingEngine {
     private mutating func placeRestored(_ slot: Int32, book b: Int32) {
         let side = orders[Int(slot)].side
         let price = orders[Int(slot)].price
-        let key = side == .buy ? price : -price
-        let found = side == .buy ? books[Int(b)].bids.search(key) : books[Int(b)].asks.search(key)
-        let level: Int32
-        if found.found {
-            level = side == .buy ? books[Int(b)].bids.levels[found.index] : books[Int(b)].asks.levels[found.index]
-        } else {
-            level = allocateLevel(price: price, side: side)
-            if side == .buy {
-                books[Int(b)].bids.insert(key: key, level: level, at: found.index)
-            } else {
-                books[Int(b)].asks.insert(key: key, level: level, at: found.index)
-            }
-        }
+        let level = findOrCreateLevel(book: b, side: side, price: price)
         appendToLevel(slot, level: level)
         levels[Int(level)].visible += orders[Int(slot)].visible
     }

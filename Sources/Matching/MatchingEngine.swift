@@ -139,14 +139,14 @@ public struct MatchingEngine: Sendable {
     // MARK: - Events
 
     @inline(__always)
-    func emitDelta(book b: Int32, side: Side, price: Int64, quantity: Int64, into events: inout [Event]) {
+    mutating func emitDelta(book b: Int32, side: Side, price: Int64, quantity: Int64, into events: inout [Event]) {
         events.append(
             .bookDelta(
                 Event.BookDelta(
                     symbol: books[Int(b)].rules.symbol, side: side, price: Price(price), quantity: Quantity(quantity))))
     }
 
-    func emitReject(
+    mutating func emitReject(
         participant: ParticipantID, clientOrderID: ClientOrderID, orderID: OrderID, symbol: Symbol,
         reason: RejectReason, into events: inout [Event]
     ) {
@@ -157,14 +157,14 @@ public struct MatchingEngine: Sendable {
                     reason: reason)))
     }
 
-    func emitOperatorReject(symbol: Symbol, reason: RejectReason, into events: inout [Event]) {
+    mutating func emitOperatorReject(symbol: Symbol, reason: RejectReason, into events: inout [Event]) {
         emitReject(
             participant: ParticipantID(0), clientOrderID: ClientOrderID(0), orderID: OrderID(0), symbol: symbol,
             reason: reason, into: &events)
     }
 
     @inline(__always)
-    func emitCancelled(
+    mutating func emitCancelled(
         _ slot: Int32, cancelled: Int64, leaves: Int64, reason: CancelReason, into events: inout [Event]
     ) {
         let o = orders[Int(slot)]
