@@ -2,7 +2,7 @@ public import ExchangeCore
 
 extension MatchingEngine {
     private func bookIndex(_ symbol: Symbol) -> Int? {
-        symbolIndex[symbol].map { Int($0) }
+        symbolIndex.find(symbol).map { Int($0) }
     }
 
     private func levelView(_ level: Int32) -> PriceLevelView {

@@ -12,7 +12,7 @@ public struct MatchingEngine: Sendable {
     public let configuration: EngineConfiguration
 
     var books: [BookState]
-    var symbolIndex: [Symbol: Int32]
+    var symbolIndex: SymbolTable
     var orders: [OrderRecord] = []
     var freeOrders: [Int32] = []
     var levels: [LevelRecord] = []
@@ -41,12 +41,7 @@ public struct MatchingEngine: Sendable {
         try configuration.validate()
         self.configuration = configuration
         books = configuration.instruments.map { BookState(rules: $0) }
-        var index: [Symbol: Int32] = [:]
-        index.reserveCapacity(configuration.instruments.count)
-        for (i, rules) in configuration.instruments.enumerated() {
-            index[rules.symbol] = Int32(i)
-        }
-        symbolIndex = index
+        symbolIndex = SymbolTable(configuration.instruments.map(\.symbol))
         orderIndex = OrderIndex(minimumCapacity: 4_096)
         sessions = SessionTable(window: configuration.sessionWindowPerParticipant)
         orders.reserveCapacity(4_096)
@@ -101,7 +96,7 @@ public struct MatchingEngine: Sendable {
     @inline(__always)
     mutating func book(of symbol: Symbol) -> Int32? {
         if symbol == cachedSymbol && cachedBook >= 0 { return cachedBook }
-        guard let b = symbolIndex[symbol] else { return nil }
+        guard let b = symbolIndex.find(symbol) else { return nil }
         cachedSymbol = symbol
         cachedBook = b
         return b
