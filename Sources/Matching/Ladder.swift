@@ -2,9 +2,15 @@
 /// the common operations (take the best, add near the best) O(1) amortised.
 ///
 /// Keys are `price` for bids and `-price` for asks, so "better" is always "larger key".
+///
+/// A level that empties stays in the ladder (counted in `emptyLevels`) until an order reuses
+/// its price or a compaction drops it, so a price that keeps coming back costs no insertion and
+/// no memmove. The last (best) level is never empty: trailing empty levels are dropped at once.
+/// Everything that walks a ladder skips levels whose order count is 0.
 struct Ladder: Sendable {
     var keys: [Int64] = []
     var levels: [Int32] = []
+    var emptyLevels = 0
 
     @inline(__always) var isEmpty: Bool { keys.isEmpty }
     @inline(__always) var count: Int { keys.count }
@@ -40,6 +46,18 @@ struct Ladder: Sendable {
             keys.insert(key, at: index)
             levels.insert(level, at: index)
         }
+    }
+
+    /// Drops every level in `dropped` (a compaction of empty levels).
+    mutating func removeLevels(_ dropped: Set<Int32>) {
+        var write = 0
+        for read in 0..<keys.count where !dropped.contains(levels[read]) {
+            keys[write] = keys[read]
+            levels[write] = levels[read]
+            write += 1
+        }
+        keys.removeLast(keys.count - write)
+        levels.removeLast(levels.count - write)
     }
 
     @inline(__always)

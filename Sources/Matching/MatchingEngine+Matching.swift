@@ -185,13 +185,21 @@ extension MatchingEngine {
     mutating func findOrCreateLevel(book b: Int32, side: Side, price: Int64) -> Int32 {
         if side == .buy {
             let found = books[Int(b)].bids.search(price)
-            if found.found { return books[Int(b)].bids.levels[found.index] }
+            if found.found {
+                let level = books[Int(b)].bids.levels[found.index]
+                if levels[Int(level)].count == 0 { books[Int(b)].bids.emptyLevels -= 1 }
+                return level
+            }
             let level = allocateLevel(price: price, side: side)
             books[Int(b)].bids.insert(key: price, level: level, at: found.index)
             return level
         } else {
             let found = books[Int(b)].asks.search(-price)
-            if found.found { return books[Int(b)].asks.levels[found.index] }
+            if found.found {
+                let level = books[Int(b)].asks.levels[found.index]
+                if levels[Int(level)].count == 0 { books[Int(b)].asks.emptyLevels -= 1 }
+                return level
+            }
             let level = allocateLevel(price: price, side: side)
             books[Int(b)].asks.insert(key: -price, level: level, at: found.index)
             return level
@@ -240,18 +248,56 @@ extension MatchingEngine {
         orders[Int(slot)].level = -1
         if levels[Int(level)].count > 0 { return levels[Int(level)].visible }
         let b = orders[Int(slot)].book
-        let price = levels[Int(level)].price
+        // The level stays in its ladder as an empty level, unless it is the best one.
         if orders[Int(slot)].side == .buy {
-            let found = books[Int(b)].bids.search(price)
-            precondition(found.found)
-            books[Int(b)].bids.remove(at: found.index)
+            books[Int(b)].bids.emptyLevels += 1
+            if books[Int(b)].bids.levels.last == level {
+                dropTrailingEmptyLevels(book: b, side: .buy)
+            } else if books[Int(b)].bids.emptyLevels > 256 + books[Int(b)].bids.count / 2 {
+                compactLadder(book: b, side: .buy)
+            }
         } else {
-            let found = books[Int(b)].asks.search(-price)
-            precondition(found.found)
-            books[Int(b)].asks.remove(at: found.index)
+            books[Int(b)].asks.emptyLevels += 1
+            if books[Int(b)].asks.levels.last == level {
+                dropTrailingEmptyLevels(book: b, side: .sell)
+            } else if books[Int(b)].asks.emptyLevels > 256 + books[Int(b)].asks.count / 2 {
+                compactLadder(book: b, side: .sell)
+            }
         }
-        freeLevels.append(level)
         return 0
+    }
+
+    /// Keeps the best level non-empty: drops the empty levels at the end of a ladder.
+    mutating func dropTrailingEmptyLevels(book b: Int32, side: Side) {
+        while true {
+            let last = side == .buy ? books[Int(b)].bids.levels.last : books[Int(b)].asks.levels.last
+            guard let level = last, levels[Int(level)].count == 0 else { return }
+            if side == .buy {
+                books[Int(b)].bids.keys.removeLast()
+                books[Int(b)].bids.levels.removeLast()
+                books[Int(b)].bids.emptyLevels -= 1
+            } else {
+                books[Int(b)].asks.keys.removeLast()
+                books[Int(b)].asks.levels.removeLast()
+                books[Int(b)].asks.emptyLevels -= 1
+            }
+            freeLevel(level)
+        }
+    }
+
+    /// Drops every empty level of a ladder (amortised: runs when empties dominate).
+    mutating func compactLadder(book b: Int32, side: Side) {
+        let ladderLevels = side == .buy ? books[Int(b)].bids.levels : books[Int(b)].asks.levels
+        var dropped = Set<Int32>()
+        for level in ladderLevels where levels[Int(level)].count == 0 { dropped.insert(level) }
+        if side == .buy {
+            books[Int(b)].bids.removeLevels(dropped)
+            books[Int(b)].bids.emptyLevels = 0
+        } else {
+            books[Int(b)].asks.removeLevels(dropped)
+            books[Int(b)].asks.emptyLevels = 0
+        }
+        for level in dropped.sorted() { freeLevel(level) }
     }
 
     // MARK: - Fill or kill (§4.3)

@@ -91,7 +91,7 @@ extension MatchingEngine {
         func totals(_ ladder: Ladder) -> [(price: Int64, quantity: Int64)] {
             var result: [(price: Int64, quantity: Int64)] = []
             result.reserveCapacity(ladder.count)
-            for level in ladder.levels {
+            for level in ladder.levels where levels[Int(level)].count > 0 {
                 var quantity: Int64 = 0
                 var r = levels[Int(level)].head
                 while r >= 0 {

@@ -155,8 +155,8 @@ extension MatchingEngine {
                 sink.write(bucket.max)
             }
             for ladder in [book.bids, book.asks] {
-                sink.write(UInt32(ladder.count))
-                for level in ladder.levels.reversed() {
+                sink.write(UInt32(ladder.count - ladder.emptyLevels))
+                for level in ladder.levels.reversed() where levels[Int(level)].count > 0 {
                     sink.write(UInt32(levels[Int(level)].count))
                     var r = levels[Int(level)].head
                     while r >= 0 {

@@ -27,8 +27,10 @@ extension MatchingEngine {
         let n = Swift.max(0, count)
         return BookDepth(
             symbol: symbol,
-            bids: books[b].bids.levels.reversed().prefix(n).map(levelView),
-            asks: books[b].asks.levels.reversed().prefix(n).map(levelView))
+            bids: books[b].bids.levels.reversed().lazy.filter { self.levels[Int($0)].count > 0 }.prefix(n)
+                .map(levelView),
+            asks: books[b].asks.levels.reversed().lazy.filter { self.levels[Int($0)].count > 0 }.prefix(n)
+                .map(levelView))
     }
 
     /// L3: every resting order, best level first, FIFO within a level.

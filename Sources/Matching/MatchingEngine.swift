@@ -108,6 +108,7 @@ public struct MatchingEngine: Sendable {
     mutating func allocateOrder() -> Int32 {
         if let slot = freeOrders.popLast() { return slot }
         orders.append(OrderRecord())
+        if freeOrders.capacity < orders.count { freeOrders.reserveCapacity(orders.capacity) }
         return Int32(orders.count - 1)
     }
 
@@ -128,7 +129,14 @@ public struct MatchingEngine: Sendable {
             return slot
         }
         levels.append(record)
+        // Keep the free list able to hold every level, so releasing one never allocates.
+        if freeLevels.capacity < levels.count { freeLevels.reserveCapacity(levels.capacity) }
         return Int32(levels.count - 1)
+    }
+
+    @inline(__always)
+    mutating func freeLevel(_ level: Int32) {
+        freeLevels.append(level)
     }
 
     // MARK: - Events
