@@ -28,10 +28,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "MatchingC", dependencies: ["Matching", "ExchangeCore"], swiftSettings: strict),
+        .target(name: "Workloads", dependencies: ["Matching", "ExchangeCore"], swiftSettings: strict),
         .executableTarget(
             name: "exchange-bench",
             dependencies: [
-                "Matching", "ExchangeCore",
+                "Matching", "ExchangeCore", "Workloads",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -40,7 +41,7 @@ let package = Package(
         .executableTarget(
             name: "MatchingBenchmarks",
             dependencies: [
-                "Matching", "ExchangeCore",
+                "Matching", "ExchangeCore", "Workloads",
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/MatchingBenchmarks",

@@ -1,2 +1,2 @@
-import Matching
-print("todo")
+// Entry point: `exchange-bench <workload> [options] [--json]`. See ExchangeBench.swift.
+ExchangeBench.main()
