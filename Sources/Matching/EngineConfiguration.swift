@@ -3,7 +3,7 @@ public import ExchangeCore
 /// The static setup of one matching engine (one shard's state machine).
 public struct EngineConfiguration: Sendable, Hashable {
     /// The instruments this engine trades, in a fixed order (the order breaks ties in timed work).
-    /// Range: 1...1,000,000 instruments, distinct symbols, each valid.
+    /// Range: 1...500,000 instruments, distinct symbols, each valid.
     public var instruments: [InstrumentRules]
     /// Outcomes remembered per participant for retried commands. Default: 1,024. Range: 1...65,536.
     public var sessionWindowPerParticipant: Int
@@ -22,8 +22,8 @@ public struct EngineConfiguration: Sendable, Hashable {
 
     /// Checks every range above.
     public func validate() throws(EngineConfigurationError) {
-        guard (1...1_000_000).contains(instruments.count) else {
-            throw EngineConfigurationError(field: "instruments", reason: "must list 1...1000000 instruments")
+        guard (1...500_000).contains(instruments.count) else {
+            throw EngineConfigurationError(field: "instruments", reason: "must list 1...500000 instruments")
         }
         var seen = Set<Symbol>()
         for rules in instruments {

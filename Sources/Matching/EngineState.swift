@@ -40,6 +40,7 @@ struct LevelRecord: Sendable {
     var head: Int32
     var tail: Int32
     var count: Int32
+    var book: Int32
     var side: Side
 }
 
@@ -52,20 +53,21 @@ struct StopEntry: Sendable, Equatable {
 
 /// Everything the engine keeps per symbol.
 struct BookState: Sendable {
-    var rules: InstrumentRules
+    // Hot fields first: they share the first cache line of the book.
     var bids = Ladder()
     var asks = Ladder()
-    /// Sorted so that the next to trigger is last: stop price descending, then sequence descending.
-    var buyStops: [StopEntry] = []
-    /// Sorted so that the next to trigger is last: stop price ascending, then sequence descending.
-    var sellStops: [StopEntry] = []
     var haltReason: HaltReason? = nil
-    var reopenAt: Int64 = 0
     var referencePrice: Int64
     var bandBasisPoints: Int64
     /// 0 until the first trade.
     var lastTradePrice: Int64 = 0
+    var reopenAt: Int64 = 0
+    /// Sorted so that the next to trigger is last: stop price descending, then sequence descending.
+    var buyStops: [StopEntry] = []
+    /// Sorted so that the next to trigger is last: stop price ascending, then sequence descending.
+    var sellStops: [StopEntry] = []
     var breaker: BreakerWindow
+    var rules: InstrumentRules
 
     init(rules: InstrumentRules) {
         self.rules = rules

@@ -183,27 +183,25 @@ extension MatchingEngine {
 
     /// The level at `price` on `side`, created (empty) when missing.
     mutating func findOrCreateLevel(book b: Int32, side: Side, price: Int64) -> Int32 {
-        if side == .buy {
-            let found = books[Int(b)].bids.search(price)
-            if found.found {
-                let level = books[Int(b)].bids.levels[found.index]
-                if levels[Int(level)].count == 0 { books[Int(b)].bids.emptyLevels -= 1 }
-                return level
+        let key = Self.levelKey(book: b, side: side, price: price)
+        if let level = levelIndex.find(key) {
+            if levels[Int(level)].count == 0 {
+                if side == .buy { books[Int(b)].bids.emptyLevels -= 1 } else { books[Int(b)].asks.emptyLevels -= 1 }
             }
-            let level = allocateLevel(price: price, side: side)
-            books[Int(b)].bids.insert(key: price, level: level, at: found.index)
-            return level
-        } else {
-            let found = books[Int(b)].asks.search(-price)
-            if found.found {
-                let level = books[Int(b)].asks.levels[found.index]
-                if levels[Int(level)].count == 0 { books[Int(b)].asks.emptyLevels -= 1 }
-                return level
-            }
-            let level = allocateLevel(price: price, side: side)
-            books[Int(b)].asks.insert(key: -price, level: level, at: found.index)
             return level
         }
+        let level = allocateLevel(book: b, price: price, side: side)
+        levelIndex.insert(key, level)
+        if side == .buy {
+            let found = books[Int(b)].bids.search(price)
+            precondition(!found.found, "level index out of step with the ladder")
+            books[Int(b)].bids.insert(key: price, level: level, at: found.index)
+        } else {
+            let found = books[Int(b)].asks.search(-price)
+            precondition(!found.found, "level index out of step with the ladder")
+            books[Int(b)].asks.insert(key: -price, level: level, at: found.index)
+        }
+        return level
     }
 
     @inline(__always)

@@ -18,6 +18,9 @@ public struct MatchingEngine: Sendable {
     var levels: [LevelRecord] = []
     var freeLevels: [Int32] = []
     var orderIndex: OrderIndex
+    /// (book, side, price) → level slot for every level in a ladder, empty ones included, so that
+    /// finding a level is one hash probe instead of a binary search. Derived state.
+    var levelIndex: OrderIndex
     var sessions: SessionTable
     /// Min-heap of GTD expiries by (expireAt, orderID).
     var expiries: [ExpiryEntry] = []
@@ -43,6 +46,7 @@ public struct MatchingEngine: Sendable {
         books = configuration.instruments.map { BookState(rules: $0) }
         symbolIndex = SymbolTable(configuration.instruments.map(\.symbol))
         orderIndex = OrderIndex(minimumCapacity: 4_096)
+        levelIndex = OrderIndex(minimumCapacity: 1_024)
         sessions = SessionTable(window: configuration.sessionWindowPerParticipant)
         orders.reserveCapacity(4_096)
         levels.reserveCapacity(1_024)
@@ -122,8 +126,8 @@ public struct MatchingEngine: Sendable {
     }
 
     @inline(__always)
-    mutating func allocateLevel(price: Int64, side: Side) -> Int32 {
-        let record = LevelRecord(price: price, visible: 0, head: -1, tail: -1, count: 0, side: side)
+    mutating func allocateLevel(book: Int32, price: Int64, side: Side) -> Int32 {
+        let record = LevelRecord(price: price, visible: 0, head: -1, tail: -1, count: 0, book: book, side: side)
         if let slot = freeLevels.popLast() {
             levels[Int(slot)] = record
             return slot
@@ -134,9 +138,20 @@ public struct MatchingEngine: Sendable {
         return Int32(levels.count - 1)
     }
 
+    /// Takes a level out of `levelIndex` and returns its slot to the pool. The caller has
+    /// removed it from its ladder.
     @inline(__always)
     mutating func freeLevel(_ level: Int32) {
+        let record = levels[Int(level)]
+        levelIndex.remove(
+            Self.levelKey(book: record.book, side: record.side, price: record.price))
         freeLevels.append(level)
+    }
+
+    /// Key of a level in `levelIndex`: book (19 bits), price (44 bits: at most 10^13), side (1 bit).
+    @inline(__always)
+    static func levelKey(book: Int32, side: Side, price: Int64) -> UInt64 {
+        UInt64(book) << 45 | UInt64(price) << 1 | (side == .buy ? 0 : 1)
     }
 
     // MARK: - Events

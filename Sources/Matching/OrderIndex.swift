@@ -4,8 +4,13 @@
 ///
 /// Iteration order is never exposed: results of the engine must not depend on hash order.
 struct OrderIndex: Sendable {
-    private var keys: [UInt64]
-    private var values: [Int32]
+    private struct Bucket: Sendable {
+        var key: UInt64
+        var value: Int32
+    }
+
+    /// Keys and values side by side, so a probe touches one cache line.
+    private var buckets: [Bucket]
     private var mask: Int
     private(set) var count: Int
 
@@ -16,8 +21,7 @@ struct OrderIndex: Sendable {
     init(minimumCapacity: Int = 1_024) {
         var capacity = 16
         while capacity < minimumCapacity * 2 { capacity <<= 1 }
-        keys = Array(repeating: Self.emptyKey, count: capacity)
-        values = Array(repeating: -1, count: capacity)
+        buckets = Array(repeating: Bucket(key: Self.emptyKey, value: -1), count: capacity)
         mask = capacity - 1
         count = 0
     }
@@ -37,12 +41,12 @@ struct OrderIndex: Sendable {
     @inline(__always)
     func find(_ key: UInt64) -> Int32? {
         if key == Self.emptyKey { return zeroKeyValue >= 0 ? zeroKeyValue : nil }
-        return keys.withUnsafeBufferPointer { k in
+        return buckets.withUnsafeBufferPointer { table in
             var i = Self.bucket(key, mask)
             while true {
-                let stored = k[i]
-                if stored == key { return values[i] }
-                if stored == Self.emptyKey { return nil }
+                let stored = table[i]
+                if stored.key == key { return stored.value }
+                if stored.key == Self.emptyKey { return nil }
                 i = (i + 1) & mask
             }
         }
@@ -57,17 +61,16 @@ struct OrderIndex: Sendable {
             zeroKeyValue = value
             return
         }
-        if (count + 1) * 2 > keys.count { grow() }
+        if (count + 1) * 2 > buckets.count { grow() }
         var i = Self.bucket(key, mask)
         while true {
-            let stored = keys[i]
+            let stored = buckets[i].key
             if stored == key {
-                values[i] = value
+                buckets[i].value = value
                 return
             }
             if stored == Self.emptyKey {
-                keys[i] = key
-                values[i] = value
+                buckets[i] = Bucket(key: key, value: value)
                 count += 1
                 return
             }
@@ -85,7 +88,7 @@ struct OrderIndex: Sendable {
         }
         var i = Self.bucket(key, mask)
         while true {
-            let stored = keys[i]
+            let stored = buckets[i].key
             if stored == Self.emptyKey { return }
             if stored == key { break }
             i = (i + 1) & mask
@@ -95,37 +98,32 @@ struct OrderIndex: Sendable {
         var hole = i
         var j = (i + 1) & mask
         while true {
-            let k = keys[j]
-            if k == Self.emptyKey { break }
-            let home = Self.bucket(k, mask)
-            // Move k if its home is cyclically outside (hole, j].
+            let moving = buckets[j]
+            if moving.key == Self.emptyKey { break }
+            let home = Self.bucket(moving.key, mask)
+            // Move it if its home is cyclically outside (hole, j].
             let distanceToJ = (j - home) & mask
             let distanceHoleToJ = (j - hole) & mask
             if distanceToJ >= distanceHoleToJ {
-                keys[hole] = k
-                values[hole] = values[j]
+                buckets[hole] = moving
                 hole = j
             }
             j = (j + 1) & mask
         }
-        keys[hole] = Self.emptyKey
-        values[hole] = -1
+        buckets[hole] = Bucket(key: Self.emptyKey, value: -1)
     }
 
     private mutating func grow() {
-        let oldKeys = keys
-        let oldValues = values
-        let capacity = keys.count * 2
-        keys = Array(repeating: Self.emptyKey, count: capacity)
-        values = Array(repeating: -1, count: capacity)
+        let old = buckets
+        let capacity = buckets.count * 2
+        buckets = Array(repeating: Bucket(key: Self.emptyKey, value: -1), count: capacity)
         mask = capacity - 1
-        let zero = zeroKeyValue
-        count = zero >= 0 ? 1 : 0
-        for i in 0..<oldKeys.count where oldKeys[i] != Self.emptyKey {
-            insert(oldKeys[i], oldValues[i])
+        count = zeroKeyValue >= 0 ? 1 : 0
+        for bucket in old where bucket.key != Self.emptyKey {
+            insert(bucket.key, bucket.value)
         }
     }
 
     /// Bytes held by the table (for memory accounting).
-    var bytesAllocated: Int { keys.count * (MemoryLayout<UInt64>.stride + MemoryLayout<Int32>.stride) }
+    var bytesAllocated: Int { buckets.count * MemoryLayout<Bucket>.stride }
 }

@@ -3,24 +3,25 @@ import ExchangeCore
 /// Symbol to book position, built once from the configuration: open addressing with linear
 /// probing over flat arrays, so a lookup costs one hash and (usually) one probe.
 struct SymbolTable: Sendable {
-    private var lows: [UInt64]
-    private var highs: [UInt64]
-    private var books: [Int32]
+    private struct Entry: Sendable {
+        var low: UInt64
+        var high: UInt64
+        var book: Int32
+    }
+
+    /// One array of entries, so a probe touches one cache line.
+    private var entries: [Entry]
     private let mask: Int
 
     init(_ symbols: [Symbol]) {
         var capacity = 16
         while capacity < symbols.count * 2 { capacity <<= 1 }
-        lows = Array(repeating: 0, count: capacity)
-        highs = Array(repeating: 0, count: capacity)
-        books = Array(repeating: -1, count: capacity)
+        entries = Array(repeating: Entry(low: 0, high: 0, book: -1), count: capacity)
         mask = capacity - 1
         for (i, symbol) in symbols.enumerated() {
             var slot = Self.hash(symbol) & mask
-            while books[slot] >= 0 { slot = (slot + 1) & mask }
-            lows[slot] = symbol.low
-            highs[slot] = symbol.high
-            books[slot] = Int32(i)
+            while entries[slot].book >= 0 { slot = (slot + 1) & mask }
+            entries[slot] = Entry(low: symbol.low, high: symbol.high, book: Int32(i))
         }
     }
 
@@ -35,12 +36,14 @@ struct SymbolTable: Sendable {
 
     @inline(__always)
     func find(_ symbol: Symbol) -> Int32? {
-        var slot = Self.hash(symbol) & mask
-        while true {
-            let book = books[slot]
-            if book < 0 { return nil }
-            if lows[slot] == symbol.low && highs[slot] == symbol.high { return book }
-            slot = (slot + 1) & mask
+        entries.withUnsafeBufferPointer { table in
+            var slot = Self.hash(symbol) & mask
+            while true {
+                let entry = table[slot]
+                if entry.book < 0 { return nil }
+                if entry.low == symbol.low && entry.high == symbol.high { return entry.book }
+                slot = (slot + 1) & mask
+            }
         }
     }
 }
