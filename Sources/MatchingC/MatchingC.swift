@@ -1,3 +1,5 @@
+// swift-format-ignore-file: AlwaysUseLowerCamelCase
+
 import ExchangeCore
 import Matching
 
@@ -9,9 +11,8 @@ import Matching
 // and released by `exm_book_destroy`.
 
 /// The C trade callback: `(user, trade_sequence, price, quantity, buy_order_id, sell_order_id, aggressor_side)`.
-public typealias TradeCallback = @convention(c) (
-    UnsafeMutableRawPointer?, Int64, Int64, Int64, Int64, Int64, Int64
-) -> Void
+public typealias TradeCallback =
+    @convention(c) (UnsafeMutableRawPointer?, Int64, Int64, Int64, Int64, Int64, Int64) -> Void
 
 /// Misuse of the C interface; values are part of the ABI (`EXM_ERROR_*`).
 enum CInterfaceError: Int64 {
@@ -61,7 +62,8 @@ final class CBook {
     }
 
     /// Applies one command with the next sequence and the caller's (or a counted) timestamp,
-    /// reports its trades to the callback, then hands every event to `outcome` to find the result.
+    /// finds the result with `outcome` (the first event it maps to a value), then reports the
+    /// command's trades to the callback.
     func apply(_ command: Command, timestampNanoseconds: Int64, outcome: (Event) -> Int64?) -> Int64 {
         precondition(!isInCallback, "changing call from inside the trade callback must be refused earlier")
         lastSequence += 1
@@ -89,12 +91,14 @@ final class CBook {
         return result
     }
 
+    /// Numbers every trade of the last command (also when no callback is set, so that the
+    /// sequence counts the book's trades) and hands each to the callback.
     private func reportTrades() {
-        guard let callback else { return }
         isInCallback = true
         defer { isInCallback = false }
         for case .trade(let trade) in events {
             tradeCount += 1
+            guard let callback else { continue }
             callback(
                 callbackUser, tradeCount, trade.price.rawValue, trade.quantity.rawValue,
                 Int64(trade.buyOrderID.rawValue), Int64(trade.sellOrderID.rawValue),
@@ -210,8 +214,10 @@ public func exm_order_modify(
 
 // MARK: - Views
 
-private func writeLevel(_ level: PriceLevelView?, _ price: UnsafeMutablePointer<Int64>?,
-                        _ quantity: UnsafeMutablePointer<Int64>?) -> Int64 {
+private func writeLevel(
+    _ level: PriceLevelView?, _ price: UnsafeMutablePointer<Int64>?,
+    _ quantity: UnsafeMutablePointer<Int64>?
+) -> Int64 {
     price?.pointee = level?.price.rawValue ?? 0
     quantity?.pointee = level?.quantity.rawValue ?? 0
     return level == nil ? 0 : 1
