@@ -48,7 +48,8 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .testTarget(name: "ExchangeCoreTests", dependencies: ["ExchangeCore"], swiftSettings: strict),
-        .testTarget(name: "MatchingTests", dependencies: ["Matching", "ExchangeCore"], swiftSettings: strict),
+        .testTarget(
+            name: "MatchingTests", dependencies: ["Matching", "ExchangeCore", "Workloads"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

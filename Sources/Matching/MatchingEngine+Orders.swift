@@ -168,15 +168,11 @@ extension MatchingEngine {
                 participant: command.participant, clientOrderID: command.clientOrderID, orderID: command.orderID,
                 symbol: command.symbol, into: &events)
         else { return }
-        let slot: Int32
-        switch findOwnedOrder(command.orderID, symbol: command.symbol, participant: command.participant) {
-        case .success(let found): slot = found
-        case .failure(let box):
-            rejectAndRecord(
+        guard
+            let slot = ownedOrder(
                 session: session, participant: command.participant, clientOrderID: command.clientOrderID,
-                orderID: command.orderID, symbol: command.symbol, reason: box.reason, into: &events)
-            return
-        }
+                orderID: command.orderID, symbol: command.symbol, into: &events)
+        else { return }
         sessions.record(
             session: session, clientOrderID: command.clientOrderID.rawValue, orderID: command.orderID.rawValue,
             reason: 0)
@@ -185,18 +181,27 @@ extension MatchingEngine {
         removeLiveOrder(slot, into: &events)
     }
 
-    /// Finds a live order of `symbol` owned by `participant`.
-    mutating func findOwnedOrder(
-        _ orderID: OrderID, symbol: Symbol, participant: ParticipantID
-    ) -> Result<Int32, RejectReasonBox> {
-        guard let b = book(of: symbol) else { return .failure(RejectReasonBox(.unknownSymbol)) }
-        guard let slot = orderIndex.find(orderID.rawValue), orders[Int(slot)].book == b else {
-            return .failure(RejectReasonBox(.unknownOrder))
+    /// The live order of `symbol` owned by `participant` that a cancel or replace names; when
+    /// there is none, the rejection is emitted and recorded and the result is nil.
+    mutating func ownedOrder(
+        session: Int, participant: ParticipantID, clientOrderID: ClientOrderID, orderID: OrderID, symbol: Symbol,
+        into events: inout [Event]
+    ) -> Int32? {
+        let reason: RejectReason
+        if let b = book(of: symbol) {
+            if let slot = orderIndex.find(orderID.rawValue), orders[Int(slot)].book == b {
+                if orders[Int(slot)].participant == participant.rawValue { return slot }
+                reason = .notOrderOwner
+            } else {
+                reason = .unknownOrder
+            }
+        } else {
+            reason = .unknownSymbol
         }
-        guard orders[Int(slot)].participant == participant.rawValue else {
-            return .failure(RejectReasonBox(.notOrderOwner))
-        }
-        return .success(slot)
+        rejectAndRecord(
+            session: session, participant: participant, clientOrderID: clientOrderID, orderID: orderID,
+            symbol: symbol, reason: reason, into: &events)
+        return nil
     }
 
     mutating func rejectAndRecord(
@@ -234,15 +239,11 @@ extension MatchingEngine {
                 participant: command.participant, clientOrderID: command.clientOrderID, orderID: command.orderID,
                 symbol: command.symbol, into: &events)
         else { return }
-        let slot: Int32
-        switch findOwnedOrder(command.orderID, symbol: command.symbol, participant: command.participant) {
-        case .success(let found): slot = found
-        case .failure(let box):
-            rejectAndRecord(
+        guard
+            let slot = ownedOrder(
                 session: session, participant: command.participant, clientOrderID: command.clientOrderID,
-                orderID: command.orderID, symbol: command.symbol, reason: box.reason, into: &events)
-            return
-        }
+                orderID: command.orderID, symbol: command.symbol, into: &events)
+        else { return }
         if let reason = validateReplace(command, slot: slot) {
             rejectAndRecord(
                 session: session, participant: command.participant, clientOrderID: command.clientOrderID,
@@ -305,10 +306,4 @@ extension MatchingEngine {
         }
         return nil
     }
-}
-
-/// A reject reason carried through `Result`.
-struct RejectReasonBox: Error {
-    var reason: RejectReason
-    init(_ reason: RejectReason) { self.reason = reason }
 }

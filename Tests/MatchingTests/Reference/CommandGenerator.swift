@@ -1,5 +1,6 @@
 import ExchangeCore
 import Matching
+import Workloads
 
 /// A seeded, deterministic stream of matching commands for differential and property tests.
 ///
@@ -477,17 +478,12 @@ extension CommandGenerator {
     /// SplitMix64 (Steele, Lea, Flood 2014): a tiny, fully deterministic PRNG, so that a seed names
     /// the same command stream on every platform and toolchain. Never the system generator.
     struct SplitMix64 {
-        private var state: UInt64
+        /// The workloads' generator supplies the bits; the test-data helpers below are this file's.
+        private var bits: Workloads.SplitMix64
 
-        init(seed: UInt64) { state = seed }
+        init(seed: UInt64) { bits = Workloads.SplitMix64(seed: seed) }
 
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        mutating func next() -> UInt64 { bits.next() }
 
         /// Uniform in `range` (the modulo bias is irrelevant for test data).
         mutating func int(_ range: ClosedRange<Int64>) -> Int64 {
