@@ -27,12 +27,13 @@ let package = Package(
             dependencies: ["ExchangeCore"],
             swiftSettings: strict
         ),
+        .target(name: "Raft", swiftSettings: strict),
         .target(name: "MatchingC", dependencies: ["Matching", "ExchangeCore"], swiftSettings: strict),
         .target(name: "Workloads", dependencies: ["Matching", "ExchangeCore"], swiftSettings: strict),
         .executableTarget(
             name: "exchange-bench",
             dependencies: [
-                "Matching", "ExchangeCore", "Workloads",
+                "Matching", "ExchangeCore", "Workloads", "Raft",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -47,6 +48,7 @@ let package = Package(
             path: "Benchmarks/MatchingBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .testTarget(name: "RaftTests", dependencies: ["Raft"], swiftSettings: strict),
         .testTarget(name: "ExchangeCoreTests", dependencies: ["ExchangeCore"], swiftSettings: strict),
         .testTarget(
             name: "MatchingTests", dependencies: ["Matching", "ExchangeCore", "Workloads"], swiftSettings: strict),
