@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Matching", targets: ["Matching"]),
         .library(name: "ExchangeMatchingC", type: .dynamic, targets: ["MatchingC"]),
         .executable(name: "exchange-bench", targets: ["exchange-bench"]),
+        .executable(name: "exchange-sim", targets: ["exchange-sim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -28,6 +29,12 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "Raft", swiftSettings: strict),
+        .target(name: "Simulation", dependencies: ["Raft"], swiftSettings: strict),
+        .executableTarget(
+            name: "exchange-sim",
+            dependencies: ["Simulation", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
         .target(name: "MatchingC", dependencies: ["Matching", "ExchangeCore"], swiftSettings: strict),
         .target(name: "Workloads", dependencies: ["Matching", "ExchangeCore"], swiftSettings: strict),
         .executableTarget(
@@ -49,6 +56,7 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .testTarget(name: "RaftTests", dependencies: ["Raft"], swiftSettings: strict),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Raft"], swiftSettings: strict),
         .testTarget(name: "ExchangeCoreTests", dependencies: ["ExchangeCore"], swiftSettings: strict),
         .testTarget(
             name: "MatchingTests", dependencies: ["Matching", "ExchangeCore", "Workloads"], swiftSettings: strict),

@@ -331,6 +331,13 @@ public struct RaftNode: Sendable {
                 break
             case .append, .heartbeat, .snapshot:
                 becomeFollower(term: m.term, leader: m.from)
+            case .vote where !log.isUpToDate(lastIndex: m.index, lastTerm: m.logTerm):
+                // A candidate whose log is behind ours cannot get our vote: adopt its term but keep our election
+                // timer running. Otherwise a stale candidate that keeps campaigning (a higher-priority replica
+                // without pre-vote, say) keeps every replica that could win from ever timing out.
+                let elapsed = electionElapsedTicks
+                becomeFollower(term: m.term, leader: 0)
+                electionElapsedTicks = elapsed
             default:
                 becomeFollower(term: m.term, leader: 0)
             }

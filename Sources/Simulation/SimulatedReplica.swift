@@ -1,0 +1,51 @@
+import Raft
+
+/// Where a replica's process is.
+public enum ReplicaState: UInt8, Sendable, Hashable {
+    case running = 1
+    /// Frozen (SIGSTOP): no ticks, no messages handled; messages to it wait in the network.
+    case paused = 2
+    /// Dead (kill -9): its unsynced writes are gone; messages to it are lost.
+    case crashed = 3
+    /// Not (or no longer) part of the group: a spare not added yet, or a replica removed for good.
+    case absent = 4
+}
+
+/// Where a scheduled crash hits inside the handling of one `Ready`.
+public enum CrashPoint: UInt8, Sendable, Hashable, CaseIterable {
+    /// After writing entries and hard state, before the sync.
+    case beforeSync = 1
+    /// After the sync, before sending the messages.
+    case beforeSend = 2
+    /// After applying committed entries, before persisting the applied index and calling `advance`.
+    case afterApply = 3
+}
+
+/// One simulated server: a `RaftNode` (nil while down), its disk, its state machine and its clock.
+struct SimulatedReplica {
+    let id: NodeID
+    var configuration: RaftConfiguration
+    var node: RaftNode?
+    var disk = SimulatedDisk()
+    var machine = CounterStateMachine()
+    var state: ReplicaState
+    /// Raft ticks per simulated tick (clock drift).
+    var clockRate = 1.0
+    var clockCarry = 0.0
+    /// The hard state last written (the durable one after a restart).
+    var hardState = HardState()
+    /// Commands this incarnation proposed as leader: id -> (index, term, membership at proposal).
+    var proposals: [UInt64: (index: UInt64, term: UInt64, membership: Membership)] = [:]
+    var crashPoint: CrashPoint?
+    /// Cached after each handling pass.
+    var status: RaftStatus?
+    var incarnation = 0
+
+    init(id: NodeID, configuration: RaftConfiguration, state: ReplicaState) {
+        self.id = id
+        self.configuration = configuration
+        self.state = state
+    }
+
+    var isLeader: Bool { status?.role == .leader }
+}
