@@ -46,6 +46,11 @@ public struct RaftConfiguration: Sendable, Hashable {
     public var maxCommittedBytesPerReady: Int = 64 << 20
     /// Seed of the internal PRNG that randomises election timeouts. Default: 0 (mixed with `id`). Range: any.
     public var randomSeed: UInt64 = 0
+    /// Every node of the cluster that may send to this replica, as the cluster's configuration lists them, in
+    /// addition to the replicas named by any membership this replica has seen. A lagging replica may not yet know
+    /// the configuration that added its new leader; with this set it still accepts the leader's messages.
+    /// Messages from any other id are dropped as `unknownSender`. Default: empty. Range: any ids but 0.
+    public var clusterNodes: Set<NodeID> = []
     /// Election priority per replica; a missing id has priority 0. Higher campaigns first: a replica waits one
     /// extra election timeout per distinct higher priority among the voters. Default: empty. Range: 0...1_000.
     public var electionPriorities: [NodeID: Int] = [:]
@@ -95,6 +100,9 @@ public struct RaftConfiguration: Sendable, Hashable {
         for (_, priority) in electionPriorities where !(0...1_000).contains(priority) {
             throw fail(.electionPriorities, "every election priority must be in 0...1000")
         }
+        if clusterNodes.contains(0) {
+            throw fail(.clusterNodes, "clusterNodes must not contain 0")
+        }
         if requireTwoRegionQuorum {
             var regions = Set<String>()
             for voter in membership.voters {
@@ -115,7 +123,7 @@ public struct RaftConfigurationError: Error, Sendable, Hashable, CustomStringCon
     /// The offending field.
     public enum Field: String, Sendable, Hashable {
         case id, membership, electionTimeoutTicks, heartbeatTicks, maxInflightMessages, maxMessageBytes
-        case maxUncommittedBytes, maxCommittedBytesPerReady, electionPriorities, locations, requireTwoRegionQuorum
+        case maxUncommittedBytes, maxCommittedBytesPerReady, electionPriorities, clusterNodes, locations, requireTwoRegionQuorum
     }
 
     public var field: Field

@@ -84,6 +84,7 @@ public struct RaftNode: Sendable {
         previousMembership = configuration.membership
         refreshMembership()
         knownNodes = configuration.membership.allMembers.union(snapshotMembership?.allMembers ?? [])
+            .union(configuration.clusterNodes)
         for entry in state.entries where entry.kind == .configuration {
             knownNodes.formUnion(Membership(encoded: entry.data)?.allMembers ?? [])
         }

@@ -82,6 +82,7 @@ public struct Simulator {
             configuration.maxInflightMessages = parameters.maxInflightMessages
             configuration.randomSeed = random.next()
             configuration.electionPriorities = priorities
+            configuration.clusterNodes = Set(voters + learners + spares)
             let isSpare = spares.contains(id)
             var replica = SimulatedReplica(id: id, configuration: configuration, state: isSpare ? .absent : .crashed)
             replica.hardState = HardState()

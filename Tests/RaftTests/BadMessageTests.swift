@@ -23,6 +23,23 @@ struct BadMessageTests {
         #expect(!node.hasReady)
     }
 
+    @Test("a cluster node no membership named yet is followed as leader; others stay unknown")
+    func clusterNodeIsKnown() {
+        // Replica 2 lags: it never saw the configuration that added 9, but the cluster lists 9.
+        var configuration = makeConfiguration(id: 2, voters: [1, 2, 3])
+        configuration.clusterNodes = [1, 2, 3, 9]
+        var node = RaftNode(configuration: configuration, restoring: .empty)
+        node.step(Message(kind: .append, from: 9, to: 2, term: 5, logTerm: 0, index: 0, entries: [Entry(term: 5, index: 1)]))
+        #expect(node.status.droppedMessages[.unknownSender] == nil)
+        #expect(node.status.term == 5)
+        #expect(node.status.leader == 9)
+        #expect(node.status.lastIndex == 1)
+        node.step(Message(kind: .append, from: 8, to: 2, term: 6, logTerm: 5, index: 1, entries: [Entry(term: 6, index: 2)]))
+        #expect(node.status.droppedMessages[.unknownSender] == 1)
+        #expect(node.status.term == 5)
+        #expect(node.status.lastIndex == 1)
+    }
+
     @Test("a message for another node is dropped and counted")
     func wrongRecipient() {
         var node = follower()

@@ -36,16 +36,13 @@ struct SeedSweepTests {
         }
     }
 
-    /// Seeds on which the full swarm once found a liveness bug in the Raft core, kept as regressions:
-    /// election priorities without pre-vote; a higher-priority replica with a stale log kept campaigning and
-    /// reset the timer of the only replica that could win (fixed: a vote request we reject no longer restarts
-    /// our election timer).
-    ///
-    /// Still open, outside the CI range (1 seed in 12,000): `exchange-sim --seed 5798`, a lagging learner
-    /// never saw the replica that later led in any configuration, drops its appends as `unknownSender` and
-    /// never catches up. The fix belongs with the cluster runtime: the senders a replica accepts should be
-    /// the cluster's nodes (from its configuration), not only the Raft memberships it has seen.
-    @Test(arguments: [UInt64(2594), 2642, 2672])
+    /// Seeds on which the full swarm once found liveness bugs in the Raft core, kept as regressions:
+    /// 2594, 2642, 2672: election priorities without pre-vote; a higher-priority replica with a stale log kept
+    /// campaigning and reset the timer of the only replica that could win (fixed: a vote request we reject no
+    /// longer restarts our election timer). 5798: a lagging learner never saw the replica that later led in any
+    /// configuration and dropped its appends as `unknownSender` (fixed: `RaftConfiguration.clusterNodes`, the
+    /// cluster's node list, counts as known senders).
+    @Test(arguments: [UInt64(2594), 2642, 2672, 5798])
     func formerRaftLivenessBugSeeds(seed: UInt64) {
         let result = Simulator.run(SimulationOptions(seed: seed))
         #expect(result.passed, "replay: \(result.options.replayCommand)")
