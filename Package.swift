@@ -30,6 +30,7 @@ let package = Package(
         ),
         .target(name: "Raft", swiftSettings: strict),
         .target(name: "Simulation", dependencies: ["Raft"], swiftSettings: strict),
+        .target(name: "Storage", dependencies: ["Raft"], swiftSettings: strict),
         .executableTarget(
             name: "exchange-sim",
             dependencies: ["Simulation", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -57,6 +58,7 @@ let package = Package(
         ),
         .testTarget(name: "RaftTests", dependencies: ["Raft"], swiftSettings: strict),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Raft"], swiftSettings: strict),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "Raft"], swiftSettings: strict),
         .testTarget(name: "ExchangeCoreTests", dependencies: ["ExchangeCore"], swiftSettings: strict),
         .testTarget(
             name: "MatchingTests", dependencies: ["Matching", "ExchangeCore", "Workloads"], swiftSettings: strict),
