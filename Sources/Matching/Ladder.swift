@@ -59,15 +59,4 @@ struct Ladder: Sendable {
         keys.removeLast(keys.count - write)
         levels.removeLast(levels.count - write)
     }
-
-    @inline(__always)
-    mutating func remove(at index: Int) {
-        if index == keys.count - 1 {
-            keys.removeLast()
-            levels.removeLast()
-        } else {
-            keys.remove(at: index)
-            levels.remove(at: index)
-        }
-    }
 }

@@ -93,21 +93,4 @@ extension MatchingEngine {
             priceBandBasisPoints: book.bandBasisPoints,
             lastTradePrice: book.lastTradePrice == 0 ? nil : Price(book.lastTradePrice))
     }
-
-    /// Bytes held by the engine's pools and indexes per resting order, for the benchmark report.
-    public var memoryFootprintBytes: Int {
-        var total = orders.capacity * MemoryLayout<OrderRecord>.stride
-        total += freeOrders.capacity * MemoryLayout<Int32>.stride
-        total += levels.capacity * MemoryLayout<LevelRecord>.stride
-        total += freeLevels.capacity * MemoryLayout<Int32>.stride
-        total += orderIndex.bytesAllocated
-        for book in books {
-            total += (book.bids.keys.capacity + book.asks.keys.capacity) * MemoryLayout<Int64>.stride
-            total += (book.bids.levels.capacity + book.asks.levels.capacity) * MemoryLayout<Int32>.stride
-            total += (book.buyStops.capacity + book.sellStops.capacity) * MemoryLayout<StopEntry>.stride
-            total += MemoryLayout<BookState>.stride
-        }
-        total += expiries.capacity * MemoryLayout<ExpiryEntry>.stride
-        return total
-    }
 }
