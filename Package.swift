@@ -29,11 +29,16 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "Raft", swiftSettings: strict),
-        .target(name: "Simulation", dependencies: ["Raft"], swiftSettings: strict),
+        .target(name: "Simulation", dependencies: ["Raft", "Storage"], swiftSettings: strict),
         .target(name: "Storage", dependencies: ["Raft"], swiftSettings: strict),
         .executableTarget(
             name: "exchange-sim",
             dependencies: ["Simulation", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "storage-crash-child",
+            dependencies: ["Storage", "Raft"],
             swiftSettings: strict
         ),
         .target(name: "MatchingC", dependencies: ["Matching", "ExchangeCore"], swiftSettings: strict),
@@ -41,7 +46,7 @@ let package = Package(
         .executableTarget(
             name: "exchange-bench",
             dependencies: [
-                "Matching", "ExchangeCore", "Workloads", "Raft",
+                "Matching", "ExchangeCore", "Workloads", "Raft", "Storage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -58,7 +63,8 @@ let package = Package(
         ),
         .testTarget(name: "RaftTests", dependencies: ["Raft"], swiftSettings: strict),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Raft"], swiftSettings: strict),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "Raft"], swiftSettings: strict),
+        .testTarget(
+            name: "StorageTests", dependencies: ["Storage", "Raft", "storage-crash-child"], swiftSettings: strict),
         .testTarget(name: "ExchangeCoreTests", dependencies: ["ExchangeCore"], swiftSettings: strict),
         .testTarget(
             name: "MatchingTests", dependencies: ["Matching", "ExchangeCore", "Workloads"], swiftSettings: strict),

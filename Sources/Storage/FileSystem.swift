@@ -42,6 +42,9 @@ public protocol FileSystem: AnyObject {
     /// Names (not paths) of the entries in directory `path`, sorted, without `.` and `..`.
     func listDirectory(_ path: String) throws(StorageError) -> [String]
     func remove(_ path: String) throws(StorageError)
+    /// Creates directory `path` if it does not exist (its parent must), and makes the creation
+    /// durable by syncing the parent.
+    func createDirectory(_ path: String) throws(StorageError)
 }
 
 extension FileSystem {

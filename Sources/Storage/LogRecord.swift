@@ -6,8 +6,13 @@ public enum LogRecordType: UInt8, Sendable, Hashable, CaseIterable {
     case entryNoop = 2
     /// A Raft entry of kind `configuration`.
     case entryConfiguration = 3
-    /// Hard state (term, vote, commit) written with the batch it accompanies.
+    /// Hard state (term, vote, commit) written with the batch it accompanies. Every batch ends with
+    /// one: recovery keeps a batch only if its hard-state record is intact, so the entries and hard
+    /// state of one `Ready` are durable together or not at all.
     case hardState = 4
+    /// A snapshot (term, index) replaced the log: every entry before this record is discarded and the
+    /// log continues at index + 1. Written after installing a snapshot that the log does not match.
+    case snapshotReset = 5
 }
 
 /// One record of a write-ahead log segment.

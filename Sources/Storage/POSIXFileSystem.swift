@@ -114,6 +114,16 @@ public final class POSIXFileSystem: FileSystem, Sendable {
         if unlink(path) != 0 { throw Self.error("unlink", path: path) }
     }
 
+    public func createDirectory(_ path: String) throws(StorageError) {
+        if mkdir(path, 0o755) != 0 {
+            if Glibc.errno == EEXIST { return }
+            throw Self.error("mkdir", path: path)
+        }
+        var parent = String(path.reversed().drop(while: { $0 == "/" }).drop(while: { $0 != "/" }).reversed())
+        if parent.isEmpty { parent = "." }
+        try syncDirectory(parent)
+    }
+
     private static func error(
         _ operation: String, path: String? = nil, offset: UInt64? = nil, code: StorageError.Code? = nil
     ) -> StorageError {

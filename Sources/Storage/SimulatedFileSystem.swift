@@ -36,7 +36,9 @@ public final class SimulatedFileSystem: FileSystem {
     // MARK: Faults
 
     /// The next `syncData`, `sync` or `syncDirectory` fails with `syncFailed` (EIO) and makes nothing
-    /// durable; the unsynced operations stay at the mercy of the next crash.
+    /// durable. Like Linux after a writeback error, the file's unsynced operations are then dropped
+    /// from what can ever become durable: the process still reads them, but no later sync persists
+    /// them, and a crash loses them. A log that retried the sync and believed it would lose data.
     public func failNextSync() { syncFailuresPending += 1 }
 
     /// Flips bit `bit` of the byte at `byteOffset` in the file, both in what the process sees and
@@ -133,8 +135,13 @@ public final class SimulatedFileSystem: FileSystem {
 
     public func syncData(_ handle: FileHandle) throws(StorageError) {
         let (path, inode) = try entry(handle)
-        try consumeSyncFailure(path: path)
-        inode.durable = inode.current
+        do {
+            try consumeSyncFailure(path: path)
+        } catch {
+            inode.unsynced = []
+            throw error
+        }
+        for operation in inode.unsynced { Self.apply(operation, to: &inode.durable) }
         inode.unsynced = []
     }
 
@@ -180,6 +187,9 @@ public final class SimulatedFileSystem: FileSystem {
             throw StorageError(.notFound, "no such file", path: path, errno: 2)
         }
     }
+
+    /// Directories are implicit in the simulated namespace (a path's prefix): nothing to do.
+    public func createDirectory(_ path: String) throws(StorageError) {}
 
     // MARK: Helpers
 

@@ -1,0 +1,2 @@
+// Placeholder: the child process of the SIGKILL crash test (Tests/StorageTests).
+print("storage-crash-child")
