@@ -171,3 +171,13 @@ public struct RaftStatus: Sendable, Hashable {
     /// Dropped bad messages by reason.
     public var droppedMessages: [DropReason: UInt64]
 }
+
+extension Ready {
+    /// A `Ready` carrying only what to persist, for storage tests and benchmarks. Never pass one made
+    /// here to `RaftNode.advance(_:)`: only `ready()` makes those.
+    public init(hardState: HardState? = nil, entries: [Entry] = [], snapshot: Snapshot? = nil) {
+        self.init(
+            hardState: hardState, entries: entries, snapshot: snapshot, messages: [], committedEntries: [],
+            readStates: [], softState: nil, appliedThrough: 0)
+    }
+}

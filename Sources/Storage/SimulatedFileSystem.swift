@@ -25,6 +25,8 @@ public final class SimulatedFileSystem: FileSystem {
     private var durableNamespace: [String: Inode] = [:]
     private var handles: [Int32: (path: String, inode: Inode)] = [:]
     private var nextHandle: Int32 = 3
+    /// Handles below this number were invalidated by a crash.
+    private var handlesValidFrom: Int32 = 0
     private var syncFailuresPending = 0
 
     /// Total bytes all files may hold; a write that would exceed it fails with `noSpace` (ENOSPC)
@@ -66,7 +68,9 @@ public final class SimulatedFileSystem: FileSystem {
     /// Unsynced directory changes are lost. All handles become invalid.
     public func crash(random: inout some RandomNumberGenerator) {
         var survivors: [ObjectIdentifier: Inode] = [:]
-        for inode in durableNamespace.values where survivors[ObjectIdentifier(inode)] == nil {
+        // In path order: a seed must reproduce the same crash (dictionary order varies per process).
+        for (_, inode) in durableNamespace.sorted(by: { $0.key < $1.key })
+        where survivors[ObjectIdentifier(inode)] == nil {
             survivors[ObjectIdentifier(inode)] = inode
             var contents = inode.durable
             let kept = Int.random(in: 0...inode.unsynced.count, using: &random)
@@ -81,6 +85,7 @@ public final class SimulatedFileSystem: FileSystem {
         }
         namespace = durableNamespace
         handles = [:]
+        handlesValidFrom = nextHandle
         syncFailuresPending = 0
     }
 
@@ -105,8 +110,10 @@ public final class SimulatedFileSystem: FileSystem {
         return handle
     }
 
+    /// Closing a handle that a crash invalidated is allowed (its owner is being torn down).
     public func close(_ handle: FileHandle) {
-        precondition(handles.removeValue(forKey: handle.rawValue) != nil, "close of unknown handle")
+        let known = handles.removeValue(forKey: handle.rawValue) != nil
+        precondition(known || handle.rawValue < handlesValidFrom, "close of unknown handle")
     }
 
     public func write(_ handle: FileHandle, _ bytes: [UInt8], at offset: UInt64) throws(StorageError) {

@@ -200,6 +200,13 @@ public final class WriteAheadLog {
                 log.writeOffset = state.validEnd
                 log.capacity = max(state.header.preallocatedBytes, state.fileSize)
                 log.batchesInActiveSegment = replay.batchesInLastSegment
+                // What recovery read may have come from the page cache of a process that crashed
+                // before syncing: make it durable before anyone acts on it (and acknowledges it).
+                for segment in segments.dropLast() {
+                    let sealed = try fileSystem.open(segment.path, mode: .existing)
+                    defer { fileSystem.close(sealed) }
+                    try fileSystem.syncData(sealed)
+                }
                 if let truncation = recovered.truncation {
                     // Zero the discarded bytes so that a later, shorter batch cannot leave stale
                     // records behind it; durable before anything is appended after them.
@@ -210,8 +217,8 @@ public final class WriteAheadLog {
                         try fileSystem.write(handle, [UInt8](repeating: 0, count: count), at: offset)
                         offset += UInt64(count)
                     }
-                    try fileSystem.syncData(handle)
                 }
+                try fileSystem.syncData(handle)
             } else {
                 try log.createSegment(sequence: 1, firstIndex: replay.finalLastIndex + 1)
             }
@@ -252,6 +259,9 @@ public final class WriteAheadLog {
             maxIndex = max(maxIndex, entry.index)
         }
         let state = newHardState ?? hardState
+        precondition(
+            state.commit <= max(entries.last?.index ?? lastIndex, hardState.commit),
+            "hard state commits \(state.commit) beyond the log")
         Self.hardStateRecord(state).encode(into: &buffer)
         try writeBatch(maxIndex: maxIndex)
         if let last = entries.last { lastIndex = last.index }
@@ -324,7 +334,14 @@ public final class WriteAheadLog {
     /// Seals the active segment (synced, so that only the last segment can ever end torn) and
     /// starts the next.
     private func rotate() throws(WALError) {
-        try sync()
+        if let handle {
+            // Unconditionally: the segment may hold batches of an earlier incarnation still unsynced.
+            do { try fileSystem.syncData(handle) } catch {
+                broken = WALError(error)
+                throw broken!
+            }
+            needsSync = false
+        }
         let next = segments[segments.count - 1].sequence + 1
         do {
             try createSegment(sequence: next, firstIndex: lastIndex + 1)
@@ -418,6 +435,12 @@ public final class WriteAheadLog {
     public func compact(through index: UInt64) throws(WALError) -> Int {
         try checkUsable()
         let bound = compactionBound(index)
+        guard segments.count > 1, segments[0].maxIndex <= bound else { return 0 }
+        // The latest hard state (term, vote, commit) must survive in a segment that stays: the
+        // active one, durably. Without this a crash that lost the active segment's unsynced batches
+        // would recover the hard state of nothing at all (a forgotten vote).
+        if batchesInActiveSegment == 0 { try append(entries: [], hardState: nil) }
+        try sync()
         var deleted = 0
         while segments.count > 1, segments[0].maxIndex <= bound {
             do { try fileSystem.remove(segments[0].path) } catch { throw WALError(error) }
