@@ -21,6 +21,9 @@ import Testing
         var truncations = 0
         var snapshots = 0
         var rotations = 0
+        var installs = 0
+        var failedSyncs = 0
+        var fullDisks = 0
         for round in 0..<60 {
             let fileSystem = SimulatedFileSystem()
             let segmentBytes = UInt64([4096, 8192, 65536].randomElement(using: &random)!)
@@ -62,7 +65,63 @@ import Testing
                 case 55..<75:
                     try storage!.sync()
                     states = [current]
-                case 75..<85:
+                case 75..<78:
+                    // A snapshot from the leader replaces the log (Raft installs one only beyond its commit).
+                    let index = current.hardState.commit + UInt64.random(in: 1...10, using: &random)
+                    term += 1
+                    let placeholders = (1...index).map { position in
+                        Entry(term: position == index ? term : 0, index: position, kind: .normal, data: [])
+                    }
+                    let snapshot = Snapshot(
+                        metadata: SnapshotMetadata(index: index, term: term, membership: Membership(voters: [1, 2])),
+                        data: Array("leader state \(index)".utf8))
+                    let hardState = HardState(term: term, vote: 0, commit: index)
+                    try storage!.write(Ready(hardState: hardState, snapshot: snapshot))
+                    // The snapshot and the log reset are durable at once (with every batch before them).
+                    var reset = current.hardState
+                    reset.commit = max(reset.commit, index)
+                    states = [
+                        ModelState(log: placeholders, hardState: reset),
+                        ModelState(log: placeholders, hardState: hardState),
+                    ]
+                    snapshotIndex = index
+                    installs += 1
+                case 78..<80:
+                    // A failed fsync: the log refuses to go on; the replica crash-stops and recovers.
+                    guard storage!.log.needsSync else { continue }
+                    fileSystem.failNextSync()
+                    #expect(throws: WALError.self, "\(context)") { try storage!.sync() }
+                    #expect(throws: WALError.self, "\(context)") { try storage!.sync() }
+                    storage = nil
+                    fileSystem.crash(random: &random)
+                    failedSyncs += 1
+                    let (reopened, state, _) = try ReplicaStorage.open(
+                        fileSystem: fileSystem, directory: "/r", options: options)
+                    guard let matched = states.first(where: { Self.matches(state, $0) }) else {
+                        Issue.record("\(context): after a failed sync, recovered \(Self.describe(state))")
+                        return
+                    }
+                    states = [matched]
+                    storage = reopened
+                case 80..<82:
+                    // The disk fills up: a write that needs space fails, typed, and changes nothing.
+                    fileSystem.capacityBytes = 0
+                    let before = storage!.log.lastIndex
+                    do {
+                        let entry = Entry(
+                            term: term, index: before + 1, kind: .normal,
+                            data: [UInt8](repeating: 7, count: Int(segmentBytes)))
+                        try storage!.write(
+                            Ready(hardState: HardState(term: term, vote: 1, commit: current.hardState.commit),
+                                  entries: [entry]))
+                        Issue.record("\(context): a write beyond a full disk succeeded")
+                    } catch {
+                        #expect(error.storageError?.code == .noSpace, "\(context): \(error)")
+                        fullDisks += 1
+                    }
+                    #expect(storage!.log.lastIndex == before)
+                    fileSystem.capacityBytes = nil
+                case 82..<85:
                     // A local snapshot at an index the durable state committed.
                     let durable = states[0]
                     guard durable.hardState.commit > snapshotIndex else { continue }
@@ -100,8 +159,10 @@ import Testing
                 }
             }
         }
-        print("WAL property: \(crashes) crashes, \(truncations) tail truncations, \(snapshots) snapshots")
-        #expect(crashes > 100 && truncations > 5 && snapshots > 50)
+        print(
+            "WAL property: \(crashes) crashes, \(truncations) tail truncations, \(snapshots) snapshots, "
+                + "\(installs) installed snapshots, \(failedSyncs) failed syncs, \(fullDisks) full disks")
+        #expect(crashes > 100 && truncations > 5 && snapshots > 20 && installs > 20 && failedSyncs > 20 && fullDisks > 20)
     }
 
     static func matches(_ recovered: RaftPersistentState, _ model: ModelState) -> Bool {
