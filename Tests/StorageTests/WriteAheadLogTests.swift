@@ -1,3 +1,4 @@
+import Glibc
 import Raft
 import Testing
 
@@ -346,5 +347,54 @@ import Testing
         try storage.persist(Self.ready(Self.entries((last + 1)...(last + 5), size: 100), commit: last + 5))
         let (_, state, _) = try Self.open(fileSystem)
         #expect(state.entries == Self.entries(1...(last + 5), size: 100))
+    }
+}
+
+/// The real file system: several groups synced in one concurrent round, then recovered.
+@Suite struct POSIXWriteAheadLogTests {
+    @Test func groupsSyncedTogetherAreAllRecovered() throws {
+        var template = Array("/tmp/wal-test-XXXXXX".utf8CString)
+        let root = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+        let fileSystem = POSIXFileSystem()
+        defer {
+            for group in 1...4 {
+                let directory = root + "/group\(group)"
+                for sub in ["wal", "snapshots"] {
+                    for name in (try? fileSystem.listDirectory(directory + "/" + sub)) ?? [] {
+                        try? fileSystem.remove(directory + "/" + sub + "/" + name)
+                    }
+                    rmdir(directory + "/" + sub)
+                }
+                rmdir(directory)
+            }
+            rmdir(root)
+        }
+        do {
+            let storages = try (1...4).map { group in
+                try ReplicaStorage.open(
+                    fileSystem: fileSystem, directory: root + "/group\(group)",
+                    options: WriteAheadLogOptions(groupID: UInt64(group), segmentBytes: 8192)
+                ).storage
+            }
+            for round in 0..<30 {
+                let first = UInt64(round * 3 + 1)
+                for (position, storage) in storages.enumerated() {
+                    try storage.write(
+                        WriteAheadLogTests.ready(
+                            WriteAheadLogTests.entries(first...(first + 2), term: UInt64(position + 1), size: 90),
+                            commit: first + 2, term: UInt64(position + 1)))
+                }
+                try WriteAheadLog.syncAll(storages.map(\.log))
+                #expect(storages.allSatisfy { !$0.log.needsSync })
+            }
+            #expect(storages.allSatisfy { $0.log.syncCount >= 30 && $0.log.segmentCount > 1 })
+        }
+        for group in 1...4 {
+            let (_, state, report) = try ReplicaStorage.open(
+                fileSystem: fileSystem, directory: root + "/group\(group)",
+                options: WriteAheadLogOptions(groupID: UInt64(group), segmentBytes: 8192))
+            #expect(state.entries == WriteAheadLogTests.entries(1...90, term: UInt64(group), size: 90))
+            #expect(report.truncation == nil)
+        }
     }
 }
