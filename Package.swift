@@ -31,6 +31,7 @@ let package = Package(
         .target(name: "Raft", swiftSettings: strict),
         .target(name: "Simulation", dependencies: ["Raft", "Storage"], swiftSettings: strict),
         .target(name: "Storage", dependencies: ["Raft"], swiftSettings: strict),
+        .target(name: "Wire", dependencies: ["ExchangeCore", "Matching", "Raft"], swiftSettings: strict),
         .executableTarget(
             name: "exchange-sim",
             dependencies: ["Simulation", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -65,6 +66,7 @@ let package = Package(
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Raft"], swiftSettings: strict),
         .testTarget(
             name: "StorageTests", dependencies: ["Storage", "Raft", "storage-crash-child"], swiftSettings: strict),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "Matching", "Raft", "ExchangeCore"], swiftSettings: strict),
         .testTarget(name: "ExchangeCoreTests", dependencies: ["ExchangeCore"], swiftSettings: strict),
         .testTarget(
             name: "MatchingTests", dependencies: ["Matching", "ExchangeCore", "Workloads"], swiftSettings: strict),

@@ -1,0 +1,7 @@
+import Testing
+
+@testable import Wire
+
+@Suite struct WireVersionTests {
+    @Test func versionIsOne() { #expect(Wire.version == 1) }
+}
