@@ -37,6 +37,11 @@ struct RaftLog: Sendable {
         entries[Int(index - snapshotIndex - 1)]
     }
 
+    /// The kind of the entry at `index`, without copying (retaining) its data.
+    func kind(at index: UInt64) -> EntryKind {
+        entries[Int(index - snapshotIndex - 1)].kind
+    }
+
     /// Candidate's log at least as up to date as ours (Raft §5.4.1).
     func isUpToDate(lastIndex candidateIndex: UInt64, lastTerm candidateTerm: UInt64) -> Bool {
         candidateTerm > lastTerm || (candidateTerm == lastTerm && candidateIndex >= lastIndex)

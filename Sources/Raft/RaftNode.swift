@@ -85,8 +85,8 @@ public struct RaftNode: Sendable {
         refreshMembership()
         knownNodes = configuration.membership.allMembers.union(snapshotMembership?.allMembers ?? [])
             .union(configuration.clusterNodes)
-        for entry in state.entries where entry.kind == .configuration {
-            knownNodes.formUnion(Membership(encoded: entry.data)?.allMembers ?? [])
+        for position in state.entries.indices where state.entries[position].kind == .configuration {
+            knownNodes.formUnion(Membership(encoded: state.entries[position].data)?.allMembers ?? [])
         }
         becomeFollower(term: term, leader: 0)
         reportedSoftState = SoftState(leader: leader, role: role)
@@ -905,8 +905,9 @@ public struct RaftNode: Sendable {
     private func configurationEntry(atOrBelow index: UInt64) -> (membership: Membership, index: UInt64) {
         var position = min(index, log.lastIndex)
         while position > log.snapshotIndex {
-            let entry = log.entry(at: position)
-            if entry.kind == .configuration, let decoded = Membership(encoded: entry.data) {
+            if log.kind(at: position) == .configuration,
+                let decoded = Membership(encoded: log.entry(at: position).data)
+            {
                 return (decoded, position)
             }
             position -= 1

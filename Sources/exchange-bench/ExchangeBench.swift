@@ -9,9 +9,10 @@ struct ExchangeBench: ParsableCommand {
         commandName: "exchange-bench",
         abstract: "Runs the benchmark workloads of docs/PERFORMANCE.md.",
         discussion: """
-            Implemented: w1 (matching), raft (consensus core). The other workloads of WORKLOADS.md \
-            (storage, w2, w3, w4) will be subcommands of this tool.
+            Implemented: w1 (matching), raft (consensus core), storage (write-ahead log on the real disk, \
+            with W5), w5 (recovery). The other workloads of WORKLOADS.md (w2, w3, w4) will be \
+            subcommands of this tool.
             """,
-        subcommands: [W1Command.self, RaftCommand.self]
+        subcommands: [W1Command.self, RaftCommand.self, StorageCommand.self, W5Command.self]
     )
 }
