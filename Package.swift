@@ -30,7 +30,8 @@ let package = Package(
         ),
         .target(name: "Raft", swiftSettings: strict),
         .target(name: "Simulation", dependencies: ["Raft", "Storage"], swiftSettings: strict),
-        .target(name: "Storage", dependencies: ["Raft"], swiftSettings: strict),
+        .target(name: "CCRC32C"),
+        .target(name: "Storage", dependencies: ["Raft", "CCRC32C"], swiftSettings: strict),
         .target(name: "Wire", dependencies: ["ExchangeCore", "Matching", "Raft"], swiftSettings: strict),
         .executableTarget(
             name: "exchange-sim",

@@ -44,20 +44,26 @@ public final class POSIXFileSystem: FileSystem, Sendable {
 
     public func read(_ handle: FileHandle, at offset: UInt64, count: Int) throws(StorageError) -> [UInt8] {
         precondition(count >= 0)
-        var bytes = [UInt8](repeating: 0, count: count)
-        var filled = 0
-        while filled < count {
-            let position = offset + UInt64(filled)
-            let result = bytes.withUnsafeMutableBytes { buffer in
-                retryingOnInterrupt {
-                    pread(handle.rawValue, buffer.baseAddress! + filled, buffer.count - filled, off_t(position))
+        var failure: StorageError?
+        // Uninitialised capacity: recovery reads whole 64 MiB segments, zero-filling them first
+        // would cost as much as the read.
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            var filled = 0
+            while filled < count {
+                let position = offset + UInt64(filled)
+                let result = retryingOnInterrupt {
+                    pread(handle.rawValue, buffer.baseAddress! + filled, count - filled, off_t(position))
                 }
+                if result < 0 {
+                    failure = Self.error("pread", offset: position)
+                    break
+                }
+                if result == 0 { break }
+                filled += result
             }
-            if result < 0 { throw Self.error("pread", offset: position) }
-            if result == 0 { break }
-            filled += result
+            initialized = filled
         }
-        bytes.removeLast(count - filled)
+        if let failure { throw failure }
         return bytes
     }
 

@@ -41,3 +41,23 @@ import Testing
         }
     }
 }
+
+/// The hardware path (when this CPU has one) and the software path agree everywhere.
+@Suite struct CRC32CHardwareTests {
+    @Test func hardwareAndSoftwareAgreeAtEveryLengthAndAlignment() {
+        print("CRC32C hardware: \(CRC32C.usesHardware)")
+        let data = (0..<300).map { UInt8(truncatingIfNeeded: $0 &* 91 &+ 7) }
+        data.withUnsafeBytes { raw in
+            for start in 0..<9 {
+                for length in stride(from: 0, through: raw.count - start, by: 1) {
+                    let slice = UnsafeRawBufferPointer(rebasing: raw[start..<(start + length)])
+                    var software = CRC32C()
+                    software.updateInSoftware(slice)
+                    var dispatched = CRC32C()
+                    dispatched.update(slice)
+                    #expect(software.value == dispatched.value, "start \(start) length \(length)")
+                }
+            }
+        }
+    }
+}
