@@ -52,7 +52,8 @@ public struct LogRecord: Sendable, Hashable {
     public func encode(into buffer: inout [UInt8]) {
         precondition(payload.count <= LogRecord.payloadBytesMax, "record payload exceeds payloadBytesMax")
         let start = buffer.count
-        buffer.reserveCapacity(start + encodedByteCount)
+        // No reserveCapacity here: reserving exactly per record defeats geometric growth and makes
+        // encoding a large batch quadratic. Callers reserve once for the whole batch.
         buffer.append(LogRecord.magic)
         buffer.append(type.rawValue)
         buffer.append(0)

@@ -272,6 +272,9 @@ public final class WriteAheadLog {
             precondition(first.index > 0, "entry index 0")
         }
         buffer.removeAll(keepingCapacity: true)
+        var batchBytes = LogRecord.headerByteCount + 24
+        for entry in entries { batchBytes += LogRecord.headerByteCount + entry.data.count }
+        buffer.reserveCapacity(batchBytes)
         var maxIndex: UInt64 = 0
         for entry in entries {
             let type: LogRecordType =
