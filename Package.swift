@@ -19,6 +19,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
@@ -32,6 +33,11 @@ let package = Package(
         .target(name: "Simulation", dependencies: ["Raft", "Storage"], swiftSettings: strict),
         .target(name: "CCRC32C"),
         .target(name: "Storage", dependencies: ["Raft", "CCRC32C"], swiftSettings: strict),
+        .target(
+            name: "ClusterConfig",
+            dependencies: ["ExchangeCore", "Raft", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
         .target(name: "Wire", dependencies: ["ExchangeCore", "Matching", "Raft"], swiftSettings: strict),
         .executableTarget(
             name: "exchange-sim",
@@ -67,6 +73,7 @@ let package = Package(
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Raft"], swiftSettings: strict),
         .testTarget(
             name: "StorageTests", dependencies: ["Storage", "Raft", "storage-crash-child"], swiftSettings: strict),
+        .testTarget(name: "ClusterConfigTests", dependencies: ["ClusterConfig", "ExchangeCore"], swiftSettings: strict),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Matching", "Raft", "ExchangeCore"], swiftSettings: strict),
         .testTarget(name: "ExchangeCoreTests", dependencies: ["ExchangeCore"], swiftSettings: strict),
         .testTarget(
