@@ -32,6 +32,8 @@ let package = Package(
         .target(name: "Raft", swiftSettings: strict),
         .target(name: "Simulation", dependencies: ["Raft", "Storage"], swiftSettings: strict),
         .target(name: "CCRC32C"),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .target(name: "Systemd", dependencies: ["CSystemd"], swiftSettings: strict),
         .target(name: "Storage", dependencies: ["Raft", "CCRC32C"], swiftSettings: strict),
         .target(
             name: "ClusterConfig",
@@ -74,6 +76,7 @@ let package = Package(
         .testTarget(
             name: "StorageTests", dependencies: ["Storage", "Raft", "storage-crash-child"], swiftSettings: strict),
         .testTarget(name: "ClusterConfigTests", dependencies: ["ClusterConfig", "ExchangeCore"], swiftSettings: strict),
+        .testTarget(name: "SystemdTests", dependencies: ["Systemd"], swiftSettings: strict),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Matching", "Raft", "ExchangeCore"], swiftSettings: strict),
         .testTarget(name: "ExchangeCoreTests", dependencies: ["ExchangeCore"], swiftSettings: strict),
         .testTarget(
