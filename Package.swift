@@ -40,6 +40,11 @@ let package = Package(
             dependencies: ["ExchangeCore", "Raft", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
+        .target(
+            name: "Cluster",
+            dependencies: ["ExchangeCore", "Matching", "Raft", "Storage", "Wire"],
+            swiftSettings: strict
+        ),
         .target(name: "Wire", dependencies: ["ExchangeCore", "Matching", "Raft"], swiftSettings: strict),
         .executableTarget(
             name: "exchange-sim",
@@ -77,6 +82,9 @@ let package = Package(
             name: "StorageTests", dependencies: ["Storage", "Raft", "storage-crash-child"], swiftSettings: strict),
         .testTarget(name: "ClusterConfigTests", dependencies: ["ClusterConfig", "ExchangeCore"], swiftSettings: strict),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd"], swiftSettings: strict),
+        .testTarget(
+            name: "ClusterTests", dependencies: ["Cluster", "Matching", "Raft", "Storage", "Wire", "ExchangeCore"],
+            swiftSettings: strict),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Matching", "Raft", "ExchangeCore"], swiftSettings: strict),
         .testTarget(name: "ExchangeCoreTests", dependencies: ["ExchangeCore"], swiftSettings: strict),
         .testTarget(

@@ -55,6 +55,11 @@ public struct MatchingEngine: Sendable {
     /// Sequence of the last applied command (0 before the first).
     public var lastSequence: UInt64 { appliedSequence }
 
+    /// Log time of the last applied command (nil before the first): a new leader stamps no lower.
+    public var lastTimestamp: Timestamp? {
+        appliedTimestamp == .min ? nil : Timestamp(nanoseconds: appliedTimestamp)
+    }
+
     /// Resting orders plus untriggered stops.
     public var liveOrderCount: Int { orderIndex.count }
 

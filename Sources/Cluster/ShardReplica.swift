@@ -1,0 +1,406 @@
+public import ExchangeCore
+public import Matching
+public import Raft
+public import Storage
+public import Wire
+
+/// Settings of one shard replica's apply loop.
+public struct ShardReplicaOptions: Sendable, Hashable {
+    /// Most commands packed into one log entry. Default: 1,024. Range: 1...65,536 (`ShardEntry`).
+    public var maxCommandsPerEntry: Int
+    /// Commands accepted from clients and not yet proposed; beyond it `submit` answers
+    /// `.retryLater(.overloaded)` (back-pressure). Default: 65,536. Range: 1...1,048,576.
+    public var maxQueuedCommands: Int
+    /// Take a snapshot of the matching state and compact the log after this many applied entries.
+    /// Default: 100,000. Range: 1...10^9.
+    public var snapshotEveryEntries: UInt64
+    /// The leader puts the hash of its state after every such index into the log, and every replica
+    /// compares it with its own. Default: 1,000. Range: 1...10^9.
+    public var stateHashEveryEntries: UInt64
+
+    public init(
+        maxCommandsPerEntry: Int = 1_024, maxQueuedCommands: Int = 65_536, snapshotEveryEntries: UInt64 = 100_000,
+        stateHashEveryEntries: UInt64 = 1_000
+    ) {
+        self.maxCommandsPerEntry = maxCommandsPerEntry
+        self.maxQueuedCommands = maxQueuedCommands
+        self.snapshotEveryEntries = snapshotEveryEntries
+        self.stateHashEveryEntries = stateHashEveryEntries
+    }
+
+    public func validate() throws(ShardReplicaError) {
+        func check(_ ok: Bool, _ field: String, _ range: String) throws(ShardReplicaError) {
+            if !ok { throw ShardReplicaError(.invalidOptions, "\(field) must be in \(range)") }
+        }
+        try check((1...ShardEntry.maxCommandCount).contains(maxCommandsPerEntry), "maxCommandsPerEntry", "1...65536")
+        try check((1...1_048_576).contains(maxQueuedCommands), "maxQueuedCommands", "1...1048576")
+        try check((1...1_000_000_000).contains(snapshotEveryEntries), "snapshotEveryEntries", "1...10^9")
+        try check((1...1_000_000_000).contains(stateHashEveryEntries), "stateHashEveryEntries", "1...10^9")
+    }
+}
+
+/// Where a client command came from, so that its outcome can be routed back (a connection and the
+/// request id on it). Opaque to the replica.
+public struct CommandOrigin: Sendable, Hashable {
+    public var connection: UInt64
+    public var requestID: UInt64
+
+    public init(connection: UInt64, requestID: UInt64) {
+        self.connection = connection
+        self.requestID = requestID
+    }
+}
+
+/// The answer to `ShardReplica.submit`.
+public enum SubmitResult: Sendable, Hashable {
+    /// Queued for the next entry; the outcome comes once it is committed and applied.
+    case queued
+    /// This replica does not lead the shard; `leaderHint` is the leader it knows, or 0.
+    case notLeader(leaderHint: NodeID)
+    /// Try again shortly (the queue is full, or leadership is being transferred).
+    case retryLater(RetryReason)
+}
+
+public enum RetryReason: UInt8, Sendable, Hashable {
+    case overloaded = 1
+    case transferInProgress = 2
+}
+
+/// One command's result, delivered only after its entry was committed by a quorum and applied here.
+public struct AppliedCommand: Sendable, Hashable {
+    /// Where it came from; nil for commands this replica did not receive from a client (a follower,
+    /// or a leader after a restart).
+    public var origin: CommandOrigin?
+    public var logIndex: UInt64
+    /// Position of the command in its entry.
+    public var position: Int
+    /// The engine sequence it was applied with (`logIndex << 16 | position`), also the order id
+    /// given to a new order.
+    public var sequence: UInt64
+    public var timestamp: Timestamp
+    public var command: Command
+    public var events: [Event]
+}
+
+/// A command the leader accepted but that will never be applied as sent: its entry lost the
+/// election race. The client may retry with the same client order id (never applied twice).
+public struct DroppedCommand: Sendable, Hashable {
+    public var origin: CommandOrigin
+    public var leaderHint: NodeID
+}
+
+/// What the shell must do after `finish`.
+public struct ReplicaOutput: Sendable {
+    /// Raft messages to send (the `Ready` they came with is durable).
+    public var messages: [Message] = []
+    /// Commands applied in this round, in log order (with their events, for replies and streams).
+    public var applied: [AppliedCommand] = []
+    public var dropped: [DroppedCommand] = []
+    /// Set when the replica had to stop (a state-hash mismatch, an undecodable entry, a storage error).
+    public var stopped: ShardReplicaError?
+}
+
+/// A fatal or configuration error of a replica.
+public struct ShardReplicaError: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Code: Sendable, Hashable {
+        case invalidOptions
+        /// This replica's state differs from the leader's at the same index: nondeterminism or a bug.
+        case stateHashMismatch
+        /// A committed entry does not decode: it was written by an incompatible build, or damaged.
+        case undecodableEntry
+        /// The storage failed (see `walError`); the replica must crash-stop and recover.
+        case storage
+        /// A snapshot's data is not a matching-engine snapshot this build reads.
+        case badSnapshot
+    }
+
+    public var code: Code
+    public var message: String
+    public var logIndex: UInt64?
+    public var walError: WALError?
+
+    public init(_ code: Code, _ message: String, logIndex: UInt64? = nil, walError: WALError? = nil) {
+        self.code = code
+        self.message = message
+        self.logIndex = logIndex
+        self.walError = walError
+    }
+
+    public var description: String {
+        "ShardReplicaError(\(code)): \(message)" + (logIndex.map { " at index \($0)" } ?? "")
+            + (walError.map { " (\($0))" } ?? "")
+    }
+}
+
+/// One replica of one shard: the Raft node, its storage and the matching state machine, driven by
+/// the node's loop.
+///
+/// Per round the shell calls, on one thread: `tick`/`step`/`submit` as input arrives;
+/// `proposeQueued(now:)` (leader: pack queued commands into entries stamped with log time); then
+/// while `hasReady`: `prepare()` (writes to storage), a sync (`WriteAheadLog.syncAll` over the
+/// node's replicas, one fsync round), then `finish(_:)` (applies, advances) and send its messages.
+///
+/// Commands are applied by every replica with the entry's timestamp and the sequence
+/// `logIndex << 16 | position`, which is also the order id of a new order: every replica computes
+/// the same state, which the state-hash checks in the log verify.
+public final class ShardReplica {
+    public let shardID: UInt32
+    public let options: ShardReplicaOptions
+    public private(set) var raft: RaftNode
+    public let storage: ReplicaStorage
+    public private(set) var engine: MatchingEngine
+    public private(set) var appliedIndex: UInt64
+    public private(set) var stopped: ShardReplicaError?
+
+    private let engineConfiguration: EngineConfiguration
+    private var queued: [(command: Command, origin: CommandOrigin)] = []
+    /// Entries this leader proposed with client commands: index -> (term, origins by position).
+    private var inflight: [UInt64: (term: UInt64, origins: [CommandOrigin])] = [:]
+    private var lastProposedTimestamp: Timestamp = .zero
+    /// Own state hashes at checkpoint indices, kept until the leader's check for them is applied.
+    private var checkpoints: [UInt64: UInt64] = [:]
+    private var pendingCheck: StateHashCheck?
+    private var lastSnapshotIndex: UInt64
+    /// Incremented per state-hash comparison made, for metrics and tests.
+    public private(set) var stateHashChecks = 0
+
+    /// Opens the replica's storage (recovering it) and restores Raft and the engine from it.
+    public static func open(
+        shardID: UInt32, raftConfiguration: RaftConfiguration, engineConfiguration: EngineConfiguration,
+        options: ShardReplicaOptions, fileSystem: any FileSystem, directory: String,
+        walOptions: WriteAheadLogOptions
+    ) throws(ShardReplicaError) -> (replica: ShardReplica, report: RecoveryReport) {
+        try options.validate()
+        let opened: (storage: ReplicaStorage, state: RaftPersistentState, report: RecoveryReport)
+        do {
+            opened = try ReplicaStorage.open(fileSystem: fileSystem, directory: directory, options: walOptions)
+        } catch {
+            throw ShardReplicaError(.storage, "recovery refused", walError: error)
+        }
+        let engine: MatchingEngine
+        if let snapshot = opened.state.snapshot {
+            do { engine = try MatchingEngine(snapshot: snapshot.data) } catch {
+                throw ShardReplicaError(.badSnapshot, "\(error)", logIndex: snapshot.metadata.index)
+            }
+        } else {
+            do { engine = try MatchingEngine(configuration: engineConfiguration) } catch {
+                throw ShardReplicaError(.invalidOptions, "\(error)")
+            }
+        }
+        let raft = RaftNode(configuration: raftConfiguration, restoring: opened.state)
+        let replica = ShardReplica(
+            shardID: shardID, options: options, raft: raft, storage: opened.storage, engine: engine,
+            engineConfiguration: engineConfiguration, appliedIndex: opened.state.snapshot?.metadata.index ?? 0)
+        return (replica, opened.report)
+    }
+
+    private init(
+        shardID: UInt32, options: ShardReplicaOptions, raft: RaftNode, storage: ReplicaStorage,
+        engine: MatchingEngine, engineConfiguration: EngineConfiguration, appliedIndex: UInt64
+    ) {
+        self.shardID = shardID
+        self.options = options
+        self.raft = raft
+        self.storage = storage
+        self.engine = engine
+        self.engineConfiguration = engineConfiguration
+        self.appliedIndex = appliedIndex
+        self.lastSnapshotIndex = appliedIndex
+    }
+
+    public var status: RaftStatus { raft.status }
+    public var isLeader: Bool { raft.status.role == .leader }
+    public var queuedCommandCount: Int { queued.count }
+
+    // MARK: Input
+
+    public func tick() {
+        guard stopped == nil else { return }
+        raft.tick()
+    }
+
+    public func step(_ message: Message) {
+        guard stopped == nil else { return }
+        raft.step(message)
+    }
+
+    /// Accepts a client command for the next entry. A new order's `orderID` is ignored: the order id
+    /// is assigned when the command is applied.
+    public func submit(_ command: Command, origin: CommandOrigin) -> SubmitResult {
+        let status = raft.status
+        guard stopped == nil, status.role == .leader else { return .notLeader(leaderHint: status.leader) }
+        if status.leadTransferee != 0 { return .retryLater(.transferInProgress) }
+        if queued.count >= options.maxQueuedCommands { return .retryLater(.overloaded) }
+        queued.append((command, origin))
+        return .queued
+    }
+
+    /// Leader: packs the queued commands (and a pending state-hash check) into entries stamped with
+    /// `now` (raised to stay monotonic) and proposes them. Returns commands that could not be
+    /// proposed (leadership lost meanwhile).
+    public func proposeQueued(now: Timestamp) -> [DroppedCommand] {
+        guard stopped == nil else { return [] }
+        guard raft.status.role == .leader else {
+            let hint = raft.status.leader
+            defer { queued.removeAll() }
+            return queued.map { DroppedCommand(origin: $0.origin, leaderHint: hint) }
+        }
+        var dropped: [DroppedCommand] = []
+        while !queued.isEmpty || pendingCheck != nil {
+            let count = min(queued.count, options.maxCommandsPerEntry)
+            let batch = queued.prefix(count)
+            let timestamp = max(now, lastProposedTimestamp, engine.lastTimestamp ?? .zero)
+            let entry = ShardEntry(timestamp: timestamp, commands: batch.map(\.command), stateHash: pendingCheck)
+            switch raft.propose(entry.encoded()) {
+            case .accepted(let index, let term):
+                lastProposedTimestamp = timestamp
+                pendingCheck = nil
+                if count > 0 { inflight[index] = (term, batch.map(\.origin)) }
+                queued.removeFirst(count)
+            case .refused(let refusal):
+                let hint: NodeID
+                switch refusal {
+                case .notLeader(let leaderHint): hint = leaderHint
+                default: hint = raft.status.leader
+                }
+                // Back-pressure (too many uncommitted bytes) keeps the queue; anything else drops it.
+                if case .tooManyUncommittedBytes = refusal { return dropped }
+                dropped += queued.map { DroppedCommand(origin: $0.origin, leaderHint: hint) }
+                queued.removeAll()
+                return dropped
+            }
+        }
+        return dropped
+    }
+
+    // MARK: Ready
+
+    public var hasReady: Bool { stopped == nil && raft.hasReady }
+
+    /// Takes the next `Ready` and writes what it persists (not yet synced).
+    public func prepare() throws(ShardReplicaError) -> Ready? {
+        guard hasReady else { return nil }
+        let ready = raft.ready()
+        do { try storage.write(ready) } catch {
+            let failure = ShardReplicaError(.storage, "write failed", walError: error)
+            stopped = failure
+            throw failure
+        }
+        return ready
+    }
+
+    /// After the sync that made `ready` durable: installs its snapshot, applies its committed
+    /// entries, advances Raft and takes a snapshot when due. Returns the messages to send now.
+    public func finish(_ ready: Ready) -> ReplicaOutput {
+        var output = ReplicaOutput()
+        guard stopped == nil else {
+            output.stopped = stopped
+            return output
+        }
+        output.messages = ready.messages
+        if let snapshot = ready.snapshot {
+            do {
+                engine = try MatchingEngine(snapshot: snapshot.data)
+            } catch {
+                return stop(ShardReplicaError(.badSnapshot, "\(error)", logIndex: snapshot.metadata.index), &output)
+            }
+            appliedIndex = snapshot.metadata.index
+            lastSnapshotIndex = snapshot.metadata.index
+            checkpoints.removeAll()
+            inflight = inflight.filter { $0.key > snapshot.metadata.index }
+        }
+        for entry in ready.committedEntries {
+            if let failure = apply(entry, into: &output) { return stop(failure, &output) }
+        }
+        raft.advance(ready)
+        if appliedIndex >= lastSnapshotIndex + options.snapshotEveryEntries {
+            if let failure = takeSnapshot() { return stop(failure, &output) }
+        }
+        return output
+    }
+
+    private func stop(_ failure: ShardReplicaError, _ output: inout ReplicaOutput) -> ReplicaOutput {
+        stopped = failure
+        output.stopped = failure
+        return output
+    }
+
+    private func apply(_ entry: Entry, into output: inout ReplicaOutput) -> ShardReplicaError? {
+        defer { appliedIndex = entry.index }
+        let proposal = inflight.removeValue(forKey: entry.index)
+        var origins: [CommandOrigin] = []
+        if let proposal {
+            if proposal.term == entry.term {
+                origins = proposal.origins
+            } else {
+                // Our entry at this index lost to another leader's: those commands were never applied.
+                let hint = raft.status.leader
+                output.dropped += proposal.origins.map { DroppedCommand(origin: $0, leaderHint: hint) }
+            }
+        }
+        if entry.kind == .normal {
+            let shardEntry: ShardEntry
+            do { shardEntry = try ShardEntry(decoding: entry.data) } catch {
+                return ShardReplicaError(.undecodableEntry, "\(error)", logIndex: entry.index)
+            }
+            var events: [Event] = []
+            for (position, original) in shardEntry.commands.enumerated() {
+                let sequence = entry.index << 16 | UInt64(position)
+                var command = original
+                if case .newOrder(var order) = command {
+                    order.orderID = OrderID(sequence)
+                    command = .newOrder(order)
+                }
+                events.removeAll(keepingCapacity: true)
+                engine.apply(command, timestamp: shardEntry.timestamp, sequence: sequence, into: &events)
+                output.applied.append(
+                    AppliedCommand(
+                        origin: position < origins.count ? origins[position] : nil, logIndex: entry.index,
+                        position: position, sequence: sequence, timestamp: shardEntry.timestamp, command: command,
+                        events: events))
+            }
+            if let check = shardEntry.stateHash {
+                if let own = checkpoints.removeValue(forKey: check.index) {
+                    stateHashChecks += 1
+                    if own != check.hash {
+                        return ShardReplicaError(
+                            .stateHashMismatch,
+                            "state hash after index \(check.index) is \(own) here, \(check.hash) at the leader",
+                            logIndex: entry.index)
+                    }
+                }
+                checkpoints = checkpoints.filter { $0.key > check.index }
+            }
+        }
+        if entry.index % options.stateHashEveryEntries == 0 {
+            let hash = engine.stateHash()
+            checkpoints[entry.index] = hash
+            if raft.status.role == .leader { pendingCheck = StateHashCheck(index: entry.index, hash: hash) }
+            // Bounded: a check the leader never sent (leadership changed) is forgotten eventually.
+            if checkpoints.count > 64, let oldest = checkpoints.keys.min() { checkpoints[oldest] = nil }
+        }
+        return nil
+    }
+
+    private func takeSnapshot() -> ShardReplicaError? {
+        raft.compact(upTo: appliedIndex, snapshotData: engine.snapshot())
+        guard let snapshot = raft.latestSnapshot, snapshot.metadata.index == appliedIndex else { return nil }
+        do { try storage.saveSnapshot(snapshot) } catch {
+            return ShardReplicaError(.storage, "snapshot failed", logIndex: appliedIndex, walError: error)
+        }
+        lastSnapshotIndex = appliedIndex
+        return nil
+    }
+
+    /// Applies a command to the engine behind Raft's back, so that this replica diverges. Tests only.
+    func testOnlyApply(_ command: Command) {
+        var events: [Event] = []
+        engine.apply(
+            command, timestamp: engine.lastTimestamp ?? .zero, sequence: engine.lastSequence + 1, into: &events)
+    }
+
+    /// Asks Raft to hand leadership to `target` (the primary regaining it, or an operator's request).
+    public func transferLeadership(to target: NodeID) -> RaftRefusal? {
+        raft.transferLeadership(to: target)
+    }
+}
