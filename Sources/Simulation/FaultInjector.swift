@@ -1,14 +1,21 @@
 import Raft
 
 extension Simulator {
-    var downCount: Int { replicas.filter { $0.state == .crashed || $0.state == .paused }.count }
+    // These walk indices rather than elements: a `SimulatedReplica` copy retains all its references.
+    var downCount: Int {
+        var count = 0
+        for position in replicas.indices where replicas[position].state == .crashed || replicas[position].state == .paused {
+            count += 1
+        }
+        return count
+    }
 
     func ids(in state: ReplicaState) -> [NodeID] {
-        replicas.filter { $0.state == state }.map(\.id)
+        replicas.indices.filter { replicas[$0].state == state }.map { replicas[$0].id }
     }
 
     var leaderIDs: [NodeID] {
-        replicas.filter { $0.state == .running && $0.isLeader }.map(\.id)
+        replicas.indices.filter { replicas[$0].state == .running && replicas[$0].isLeader }.map { replicas[$0].id }
     }
 
     /// The swarm's random faults for one step of the fault phase.
@@ -26,7 +33,15 @@ extension Simulator {
         }
         if random.chance(p.restartProbability) {
             let candidates = ids(in: .crashed)
-            if !candidates.isEmpty { restart(random.pick(candidates)) }
+            if !candidates.isEmpty {
+                let id = random.pick(candidates)
+                if p.bitFlipProbability > 0, random.chance(p.bitFlipProbability), mayLoseForGood(id),
+                    flipBitInDurableRecord(of: id) != nil
+                {
+                    membershipFrozen = true
+                }
+                restart(id)
+            }
         }
         if random.chance(p.pauseProbability), downCount < p.downMax {
             let candidates = ids(in: .running)
@@ -60,6 +75,39 @@ extension Simulator {
             let candidates = ids(in: .running)
             if !candidates.isEmpty { takeSnapshot(on: random.pick(candidates)) }
         }
+        for position in replicas.indices {
+            if let until = replicas[position].diskFullUntil, now >= until { liftDiskFull(replicas[position].id) }
+        }
+        if random.chance(p.diskFullProbability), downCount < p.downMax {
+            let candidates = ids(in: .running).filter { replicas[index(of: $0)].diskFullUntil == nil }
+            if !candidates.isEmpty {
+                let id = random.pick(candidates)
+                let slack = random.inRange(0...Int(Self.walOptions.segmentBytes) * 2)
+                fillDisk(id, slackBytes: slack, ticks: random.inRange(1...p.diskFullTicksMax))
+            }
+        }
+    }
+
+    /// Whether `id` may be lost for good (a bit flip its recovery refuses) with a quorum left: no replica was
+    /// lost yet, and the committed configuration and every newer one in any other replica's log (running or
+    /// crashed: an uncommitted change may still win) is simple with at least 3 voters. Random membership
+    /// changes stop after a loss, so no later one can shrink that.
+    func mayLoseForGood(_ id: NodeID) -> Bool {
+        guard !replicas.indices.contains(where: { replicas[$0].state == .failed }), !membershipFrozen else {
+            return false
+        }
+        func survivable(_ membership: Membership) -> Bool { !membership.isJoint && membership.voters.count >= 3 }
+        guard survivable(committedMembership) else { return false }
+        for position in replicas.indices where replicas[position].id != id && replicas[position].state != .absent {
+            if let membership = replicas[position].status?.membership, !survivable(membership) { return false }
+            for image in [replicas[position].disk.current, replicas[position].disk.durable] {
+                if let snapshot = image.snapshot, !survivable(snapshot.metadata.membership) { return false }
+                for entry in image.entries where entry.kind == .configuration && entry.index > committedMembershipIndex {
+                    guard let membership = Membership(encoded: entry.data), survivable(membership) else { return false }
+                }
+            }
+        }
+        return true
     }
 
     mutating func injectPartition() {
@@ -89,6 +137,7 @@ extension Simulator {
     /// A random membership change the current configuration allows: add a spare as learner, promote a
     /// learner, demote or remove a voter, remove a learner.
     mutating func injectMembershipChange(_ leader: NodeID) {
+        guard !membershipFrozen else { return }
         guard let membership = replicas[index(of: leader)].status?.membership, !membership.isJoint else { return }
         var voters = membership.voters
         var learners = membership.learners

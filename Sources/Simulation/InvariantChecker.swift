@@ -16,6 +16,18 @@ public struct Violation: Sendable, Hashable, CustomStringConvertible {
         case learnerCampaigned = "learner-campaigned"
         case applyBeyondCommit = "apply-beyond-commit"
         case liveness = "liveness"
+        /// The real storage recovered less than the oracle says was durable (a synced entry, the hard
+        /// state, a snapshot or the applied state lost).
+        case recoveryLostData = "recovery-lost-data"
+        /// The real storage recovered something that is not the durable image plus a prefix of the
+        /// unsynced writes (data never written, or writes out of order).
+        case recoveryResurrected = "recovery-resurrected"
+        /// The real storage refused to open data that only crashes and injected faults touched.
+        case recoveryRefused = "recovery-refused"
+        /// The real storage opened data with an injected bit flip in a durable record.
+        case recoveryAcceptedCorruption = "recovery-accepted-corruption"
+        /// A storage call failed with no fault injected.
+        case storageError = "storage-error"
     }
 
     public var kind: Kind
@@ -68,11 +80,18 @@ public struct InvariantChecker: Sendable {
             return
         }
         leaderOfTerm[term] = node
-        // Leader completeness: a new leader holds every entry committed so far.
+        // Leader completeness: a new leader holds every entry committed so far in an earlier term. An
+        // entry of a later term cannot have been committed before this term: a leader of an older term can
+        // still be elected late (a vote granted before the newer term began, delivered after a pause,
+        // seed 17108) and rightly lacks it.
         let snapshotIndex = image.snapshot?.metadata.index ?? 0
         var index = committedIndexMax
         while index > snapshotIndex {
             guard let entry = committed[index] else { break }
+            if entry.term > term {
+                index -= 1
+                continue
+            }
             if image.term(at: index) != entry.term {
                 fail(.leaderCompleteness, node, "leader of term \(term) lacks committed entry \(index)/\(entry.term)")
                 return

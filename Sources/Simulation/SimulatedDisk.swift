@@ -11,6 +11,16 @@ public struct DiskImage: Sendable {
 
     public init() {}
 
+    /// The image of what a replica's storage recovered (the oracle restarts from reality).
+    public init(
+        hardState: HardState, snapshot: Snapshot?, entries: [Entry], applicationState: (index: UInt64, data: [UInt8])?
+    ) {
+        self.hardState = hardState
+        self.snapshot = snapshot
+        self.entries = entries
+        self.applicationState = applicationState
+    }
+
     public var firstIndex: UInt64 { (snapshot?.metadata.index ?? 0) + 1 }
     public var lastIndex: UInt64 { entries.last?.index ?? (snapshot?.metadata.index ?? 0) }
 
@@ -80,7 +90,12 @@ public enum DiskRecord: Sendable {
     case applicationState(index: UInt64, data: [UInt8])
 }
 
-/// A disk with a page cache: writes land in `current` at once, and become durable only on `sync`.
+/// The oracle model of a disk with a page cache: writes land in `current` at once, and become durable
+/// only on `sync`. The simulator keeps one per replica next to the real storage (`ReplicaStorage` on a
+/// `SimulatedFileSystem`), fed the same writes and syncs; the checkers read it, and a restart checks that
+/// the real recovery found one of the images this model allows (`durable` plus a prefix of `unsynced`).
+/// `crash` is the model's own idea of a crash (kept for tests; the simulator's crashes are decided by
+/// the file system).
 /// A crash keeps the durable image plus a random prefix of the unsynced writes (the kernel may have
 /// flushed some), and the last of those may be torn: a torn entry batch keeps a prefix of its
 /// entries (each entry is its own checksummed record), any other torn record is dropped whole.

@@ -1,4 +1,5 @@
 import Raft
+import Storage
 
 /// Where a replica's process is.
 public enum ReplicaState: UInt8, Sendable, Hashable {
@@ -9,6 +10,9 @@ public enum ReplicaState: UInt8, Sendable, Hashable {
     case crashed = 3
     /// Not (or no longer) part of the group: a spare not added yet, or a replica removed for good.
     case absent = 4
+    /// Its storage refused to open with a typed `WALError` (durable data damaged, e.g. a bit flip): it
+    /// must not start and stays down for good (an operator would re-provision it from a peer).
+    case failed = 5
 }
 
 /// Where a scheduled crash hits inside the handling of one `Ready`.
@@ -21,12 +25,31 @@ public enum CrashPoint: UInt8, Sendable, Hashable, CaseIterable {
     case afterApply = 3
 }
 
-/// One simulated server: a `RaftNode` (nil while down), its disk, its state machine and its clock.
+/// One simulated server: a `RaftNode` (nil while down), its own simulated file system with the real
+/// storage on it, the oracle disk model, its state machine and its clock.
 struct SimulatedReplica {
     let id: NodeID
     var configuration: RaftConfiguration
     var node: RaftNode?
+    /// This replica's disk: survives crashes (what survives is decided by `SimulatedFileSystem.crash`).
+    let fileSystem = SimulatedFileSystem()
+    /// The real storage (write-ahead log and snapshots) in `directory`; nil while down.
+    var storage: ReplicaStorage?
+    /// The application's own durable state (its state machine at its applied index), in
+    /// `directory/applied`; nil while down.
+    var appliedStore: SnapshotStore?
+    /// The oracle: an independent model of what this replica wrote and synced, updated from the same
+    /// `Ready`s. The checkers read it; a restart checks the real recovery against it, then resets it to
+    /// what was really recovered.
     var disk = SimulatedDisk()
+    /// While set, the file system is full (`capacityBytes` just above its usage) until this tick.
+    var diskFullUntil: UInt64?
+    /// An fsync failure was injected in this incarnation.
+    var syncFailureInjected = false
+    /// Damage injected into durable data (a bit flip): recovery must refuse it.
+    var injectedCorruption: String?
+    /// Why the storage refused to open (state `.failed`).
+    var recoveryRefusal: WALError?
     var machine = CounterStateMachine()
     var state: ReplicaState
     /// Raft ticks per simulated tick (clock drift).
@@ -48,4 +71,8 @@ struct SimulatedReplica {
     }
 
     var isLeader: Bool { status?.role == .leader }
+
+    /// Where the replica's storage lives on its file system.
+    var directory: String { "/node\(id)" }
+    var appliedDirectory: String { "/node\(id)/applied" }
 }

@@ -79,6 +79,18 @@ public struct SimulationRandom: Sendable {
     }
 }
 
+/// Adapts a `SimulationRandom` stream to `RandomNumberGenerator` for the one API that takes one:
+/// `SimulatedFileSystem.crash(random:)`. Every bit still comes from the seed, so a seed replays its run;
+/// what survives a crash also depends on the standard library's `Int.random(in:using:)` algorithm
+/// (Lemire's method today), which Swift does not promise to keep: a change there changes crash outcomes.
+struct SimulationRandomGenerator: RandomNumberGenerator {
+    var random: SimulationRandom
+
+    init(_ random: SimulationRandom) { self.random = random }
+
+    mutating func next() -> UInt64 { random.next() }
+}
+
 /// FNV-1a over 64-bit words: a cheap, stable digest of a run's event trace (replays must match).
 public struct TraceDigest: Sendable, Hashable {
     public private(set) var value: UInt64 = 0xCBF2_9CE4_8422_2325

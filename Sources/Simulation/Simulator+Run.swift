@@ -28,12 +28,13 @@ extension Simulator {
         clientsActive = false
         network.heal()
         for position in replicas.indices {
+            liftDiskFull(replicas[position].id)
             replicas[position].clockRate = 1
             replicas[position].crashPoint = nil
             switch replicas[position].state {
             case .paused: resume(replicas[position].id)
             case .crashed: restart(replicas[position].id)
-            case .running, .absent: break
+            case .running, .absent, .failed: break
             }
         }
         trace.record(21)
@@ -43,22 +44,23 @@ extension Simulator {
     /// The group as the newest leader sees it, and that leader.
     var currentLeader: (id: NodeID, status: RaftStatus)? {
         var best: (NodeID, RaftStatus)?
-        for replica in replicas where replica.state == .running {
-            guard let status = replica.status, status.role == .leader else { continue }
-            if best == nil || status.term > best!.1.term { best = (replica.id, status) }
+        for position in replicas.indices where replicas[position].state == .running {
+            guard let status = replicas[position].status, status.role == .leader else { continue }
+            if best == nil || status.term > best!.1.term { best = (replicas[position].id, status) }
         }
         return best
     }
 
-    /// True when a leader exists, no client command is outstanding, and every running member applied
-    /// everything the leader committed.
+    /// True when a leader exists, no client command is outstanding, and every member applied everything the
+    /// leader committed (members lost for good, `.failed`, excepted: the rest must carry on without them).
     public var isQuiet: Bool {
         guard outstanding.isEmpty, let leader = currentLeader else { return false }
         let members = leader.status.membership.allMembers
-        for replica in replicas where members.contains(replica.id) {
-            guard replica.state == .running, let status = replica.status else { return false }
+        for position in replicas.indices
+        where members.contains(replicas[position].id) && replicas[position].state != .failed {
+            guard replicas[position].state == .running, let status = replicas[position].status else { return false }
             let leaderCommit = leader.status.commitIndex
-            if status.commitIndex < leaderCommit || replica.machine.appliedIndex < leaderCommit {
+            if status.commitIndex < leaderCommit || replicas[position].machine.appliedIndex < leaderCommit {
                 return false
             }
         }
@@ -110,6 +112,8 @@ extension Simulator {
             guard replicas[position].state != .absent else { continue }
             replicas[position].state = .absent
             replicas[position].node = nil
+            replicas[position].storage = nil
+            replicas[position].appliedStore = nil
             replicas[position].status = nil
             network.dropAll(to: id)
             trace.record(22, id)

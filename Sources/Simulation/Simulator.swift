@@ -1,4 +1,5 @@
 public import Raft
+import Storage
 
 /// A deterministic cluster simulator in the style of TigerBeetle's VOPR: one thread, simulated time
 /// in ticks, every random choice drawn from one seed. A seed draws a cluster shape and fault mix
@@ -96,39 +97,46 @@ public struct Simulator {
 
     func index(of id: NodeID) -> Int { Int(id) - 1 }
 
-    /// Starts (or restarts) a replica from its durable disk image.
-    mutating func start(_ position: Int) {
+    /// Starts (or restarts) a replica from its storage: the real recovery on its simulated file system,
+    /// checked against the oracle. Returns false when it could not start (full disk, refused data).
+    @discardableResult
+    mutating func start(_ position: Int) -> Bool {
+        let durableCommit = replicas[position].disk.durable.hardState.commit
+        guard let (recovered, applied) = recover(position) else { return false }
         var replica = replicas[position]
-        let image = replica.disk.durable
         var machine = CounterStateMachine()
         var appliedIndex: UInt64?
-        if let snapshot = image.snapshot {
+        let snapshotIndex = recovered.snapshot?.metadata.index ?? 0
+        if let snapshot = recovered.snapshot {
             machine = CounterStateMachine(
                 snapshotData: snapshot.data, forgettingDeduplication: options.flaws.contains(.forgetDeduplication))
                 ?? CounterStateMachine()
         }
-        if let application = image.applicationState, application.index > (image.snapshot?.metadata.index ?? 0),
+        // The applied state is used only within what recovery found committed (a violation was reported
+        // otherwise); Raft re-delivers the committed entries after it.
+        if let applied, applied.metadata.index > snapshotIndex, applied.metadata.index <= recovered.hardState.commit,
             let restored = CounterStateMachine(
-                snapshotData: application.data, forgettingDeduplication: options.flaws.contains(.forgetDeduplication))
+                snapshotData: applied.data, forgettingDeduplication: options.flaws.contains(.forgetDeduplication))
         {
             machine = restored
-            appliedIndex = application.index
+            appliedIndex = applied.metadata.index
         }
-        let persistent = RaftPersistentState(
-            hardState: image.hardState, snapshot: image.snapshot, entries: image.entries, appliedIndex: appliedIndex)
+        var persistent = recovered
+        persistent.appliedIndex = appliedIndex
         replica.node = RaftNode(configuration: replica.configuration, restoring: persistent)
         replica.machine = machine
-        replica.hardState = image.hardState
+        replica.hardState = recovered.hardState
         replica.state = .running
         replica.proposals = [:]
         replica.crashPoint = nil
+        replica.syncFailureInjected = false
         replica.incarnation += 1
         replica.status = replica.node?.status
-        if let restored = replica.status?.commitIndex, restored < image.hardState.commit {
-            checker.fail(
-                .commitDecreased, replica.id, "restarted at commit \(restored) below durable \(image.hardState.commit)")
+        if let restored = replica.status?.commitIndex, restored < durableCommit {
+            checker.fail(.commitDecreased, replica.id, "restarted at commit \(restored) below durable \(durableCommit)")
         }
         replicas[position] = replica
+        return true
     }
 
     // MARK: - Faults (public for scenarios)
@@ -141,23 +149,25 @@ public struct Simulator {
         if options.keepEventLog { eventLog.append("[\(now)] " + line()) }
     }
 
-    /// Kills a replica: unsynced writes may be lost and the last one torn.
+    /// Kills a replica: its file system keeps what was synced plus a random prefix of each file's
+    /// unsynced writes, the next one torn at any byte. What survived shows at the restart (the real
+    /// recovery), where it is checked against the oracle and the lost and torn writes are counted.
     public mutating func crash(_ id: NodeID) {
         let position = index(of: id)
         guard replicas[position].state == .running || replicas[position].state == .paused else { return }
-        let outcome = replicas[position].disk.crash(
-            random: &random, keepUnsyncedProbability: parameters.keepUnsyncedProbability,
-            tearProbability: parameters.tearProbability)
-        if outcome.lost > 0 { faults["lost-unsynced-write", default: 0] += outcome.lost }
-        if outcome.torn { countFault("torn-write") }
+        // Drop the storage first: its log closes its file handle, which the crash invalidates.
+        replicas[position].storage = nil
+        replicas[position].appliedStore = nil
+        var generator = SimulationRandomGenerator(random.fork())
+        replicas[position].fileSystem.crash(random: &generator)
         replicas[position].node = nil
         replicas[position].status = nil
         replicas[position].state = .crashed
         replicas[position].proposals = [:]
         network.dropAll(to: id)
         countFault("crash")
-        trace.record(1, id, UInt64(outcome.lost), outcome.torn ? 1 : 0)
-        note("crash \(id) lost \(outcome.lost) torn \(outcome.torn)")
+        trace.record(1, id)
+        note("crash \(id)")
     }
 
     /// Crashes `id` inside the handling of its next `Ready`, at `point`.
@@ -168,7 +178,7 @@ public struct Simulator {
     public mutating func restart(_ id: NodeID) {
         let position = index(of: id)
         guard replicas[position].state == .crashed else { return }
-        start(position)
+        guard start(position) else { return }
         countFault("restart")
         trace.record(2, id)
         note("restart \(id)")
@@ -271,7 +281,17 @@ public struct Simulator {
         guard let snapshot = replicas[position].node!.latestSnapshot, snapshot.metadata.index == machine.appliedIndex
         else { return }
         replicas[position].disk.write(.compact(snapshot))
-        if !options.flaws.contains(.neverSync) { replicas[position].disk.sync() }
+        // A shell that never syncs does not save snapshots either (they would be durable at once).
+        if !options.flaws.contains(.neverSync) {
+            do throws(WALError) {
+                try replicas[position].storage!.saveSnapshot(snapshot)
+                try replicas[position].storage!.sync()
+            } catch {
+                crashStop(position, after: error)
+                return
+            }
+            replicas[position].disk.sync()
+        }
         countFault("snapshot")
         trace.record(12, id, snapshot.metadata.index)
         note("snapshot \(id) at \(snapshot.metadata.index)")
@@ -356,6 +376,12 @@ public struct Simulator {
         }
         if options.flaws.contains(.sendBeforeSync) {
             for position in replicas.indices where replicas[position].state == .running {
+                do throws(WALError) {
+                    try replicas[position].storage!.sync()
+                } catch {
+                    crashStop(position, after: error)
+                    continue
+                }
                 replicas[position].disk.sync()
             }
         }
@@ -418,6 +444,15 @@ public struct Simulator {
             replicas[position].disk.write(.hardState(hardState))
             replicas[position].hardState = hardState
         }
+        // The real storage: the same writes (an installed snapshot is durable at once).
+        if ready.snapshot != nil || !ready.entries.isEmpty || ready.hardState != nil {
+            do throws(WALError) {
+                try replicas[position].storage!.write(ready)
+            } catch {
+                crashStop(position, after: error)
+                return false
+            }
+        }
         if ready.snapshot != nil, crashOnSnapshotInstall == id {
             crashOnSnapshotInstall = nil
             countFault("crash-installing-snapshot")
@@ -430,6 +465,18 @@ public struct Simulator {
             return false
         }
         if flaws.isDisjoint(with: [.sendBeforeSync, .neverSync]) {
+            if parameters.syncFailureProbability > 0, faultsActive, !healed, replicas[position].storage!.log.needsSync,
+                random.chance(parameters.syncFailureProbability), downCount < parameters.downMax
+            {
+                injectSyncFailure(position)
+            }
+            do throws(WALError) {
+                try replicas[position].storage!.sync()
+            } catch {
+                // Crash-stop: nothing of this Ready may be assumed durable, and its messages are not sent.
+                crashStop(position, after: error)
+                return false
+            }
             replicas[position].disk.sync()
         }
         if replicas[position].crashPoint == .beforeSend {
@@ -445,6 +492,7 @@ public struct Simulator {
         // 3. Apply.
         for entry in ready.committedEntries {
             apply(entry, at: position)
+            guard replicas[position].state == .running else { return false }
         }
         if replicas[position].crashPoint == .afterApply {
             countFault("crash-after-apply")
@@ -453,10 +501,21 @@ public struct Simulator {
         }
         // The application persists its applied index now and then (not on every entry: a crash in
         // between must make Raft deliver the committed entries after the durable applied index again).
-        if !ready.committedEntries.isEmpty, random.chance(0.2) {
+        // A shell that never syncs does not save it either (a save is durable at once).
+        if !ready.committedEntries.isEmpty, random.chance(0.2), !flaws.contains(.neverSync) {
             let machine = replicas[position].machine
-            replicas[position].disk.write(.applicationState(index: machine.appliedIndex, data: machine.snapshotData()))
-            if !flaws.contains(.neverSync) { replicas[position].disk.sync() }
+            let data = machine.snapshotData()
+            replicas[position].disk.write(.applicationState(index: machine.appliedIndex, data: data))
+            let metadata = SnapshotMetadata(
+                index: machine.appliedIndex, term: 0, membership: replicas[position].configuration.membership)
+            do throws(WALError) {
+                try replicas[position].appliedStore!.save(Snapshot(metadata: metadata, data: data))
+                try replicas[position].storage!.sync()
+            } catch {
+                crashStop(position, after: error)
+                return false
+            }
+            replicas[position].disk.sync()
         }
         return true
     }
@@ -471,8 +530,7 @@ public struct Simulator {
         }
         if entry.index != machine.appliedIndex + 1 {
             checker.fail(.divergentApply, id, "entry \(entry.index) delivered after \(machine.appliedIndex): a gap")
-            replicas[position].state = .crashed
-            replicas[position].node = nil
+            crash(id)
             return
         }
         let outcome = replicas[position].machine.apply(entry)
@@ -583,6 +641,8 @@ public struct Simulator {
     public internal(set) var electionPriorities: [NodeID: Int] = [:]
     /// Vote and pre-vote requests sent (scenarios check elections happened).
     public internal(set) var votesRequested = 0
+    /// No random membership changes once a replica is lost for good (a refused bit flip).
+    var membershipFrozen = false
     /// Crash this replica before syncing the next `Ready` that installs a snapshot (scenario hook).
     public var crashOnSnapshotInstall: NodeID?
 }

@@ -28,6 +28,9 @@ public enum SwarmFeature: String, Sendable, Hashable, CaseIterable {
     case transfer
     /// Crashes (and so lost and torn unsynced writes).
     case crash
+    /// Storage faults: failed fsyncs and full disks (each crash-stops the replica), bit flips in durable
+    /// records (the replica's recovery refuses; it stays down for good).
+    case storageFaults = "storage-faults"
     /// Message loss.
     case loss
     /// Election priorities (drawn for about a third of the seeds).
@@ -65,9 +68,16 @@ public struct SwarmParameters: Sendable, Hashable {
     public var membershipChangeProbability: Double
     public var transferProbability: Double
     public var snapshotProbability: Double
-    /// Probability that a crash keeps some unsynced writes, and that the last kept one is torn.
-    public var keepUnsyncedProbability: Double
-    public var tearProbability: Double
+    /// Per-`Ready` probability that its fsync fails (EIO); the replica crash-stops, as PostgreSQL does.
+    public var syncFailureProbability: Double
+    /// Per-step probability that a running replica's disk fills up (capacity set just above its usage)
+    /// for `diskFullTicksMax` ticks at most; a write that needs space fails and the replica crash-stops.
+    public var diskFullProbability: Double
+    public var diskFullTicksMax: Int
+    /// Probability that a restart is preceded by a bit flip in a durable log record of the crashed replica
+    /// (at most once per run, only while every configuration has at least 3 voters; membership changes stop
+    /// then). Its recovery must refuse and it stays down for good.
+    public var bitFlipProbability: Double
     /// Client proposals per step (probability of one new command).
     public var proposalProbability: Double
     /// Max replicas down (crashed or paused) at once; the liveness phase restarts them all.
@@ -106,10 +116,17 @@ public struct SwarmParameters: Sendable, Hashable {
         membershipChangeProbability = rate(0.02)
         transferProbability = rate(0.01)
         snapshotProbability = rate(0.03)
-        keepUnsyncedProbability = random.unit()
-        tearProbability = random.unit()
+        // Two draws that once chose the disk model's crash behaviour (now the file system's): kept so that
+        // every seed keeps its cluster shape and fault mix.
+        _ = random.unit()
+        _ = random.unit()
         proposalProbability = 0.1 + random.unit() * 0.6
         downMax = random.inRange(0...3)
+        // Storage faults, drawn last (after every older draw) so that older fields keep their values.
+        syncFailureProbability = random.chance(0.4) ? 0 : random.unit() * 0.01
+        diskFullProbability = random.chance(0.4) ? 0 : random.unit() * 0.01
+        diskFullTicksMax = random.inRange(10...200)
+        bitFlipProbability = random.chance(0.7) ? 0 : random.unit() * 0.2
         // Draws above happen whatever is excluded, so excluding a feature keeps the rest of a seed's shape.
         if excluded.contains(.snapshots) { snapshotProbability = 0 }
         if excluded.contains(.narrowWindow) { maxInflightMessages = 256 }
@@ -120,5 +137,10 @@ public struct SwarmParameters: Sendable, Hashable {
             midReadyCrashProbability = 0
         }
         if excluded.contains(.loss) { self.network.lossProbability = 0 }
+        if excluded.contains(.storageFaults) {
+            syncFailureProbability = 0
+            diskFullProbability = 0
+            bitFlipProbability = 0
+        }
     }
 }

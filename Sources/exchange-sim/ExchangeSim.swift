@@ -150,7 +150,9 @@ struct ExchangeSim: ParsableCommand {
                 + "\(p.faultSteps) fault steps, loss \(format2(p.network.lossProbability)), "
                 + "delay \(p.network.delayTicksMin)...\(p.network.delayTicksMax), preVote \(p.preVote), "
                 + "checkQuorum \(p.checkQuorum), window \(p.maxInflightMessages), priorities "
-                + "\(result.electionPriorities.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" })")
+                + "\(result.electionPriorities.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }), "
+                + "fsync failure \(format2(p.syncFailureProbability * 100))%/Ready, disk full "
+                + "\(format2(p.diskFullProbability * 100))%/step")
         print(
             "  steps \(result.steps), acknowledged \(result.acknowledged)/\(result.proposed), committed index "
                 + "\(result.committedIndex), trace digest \(String(result.traceDigest, radix: 16)) "

@@ -30,7 +30,8 @@ struct SeedSweepTests {
         for kind in ["crash", "restart", "pause", "partition", "isolate", "asymmetric-partition", "flapping-link",
             "clock-drift", "leader-transfer", "membership-change", "message-drop", "message-duplicate",
             "message-reorder", "crash-before-sync", "crash-before-send", "crash-after-apply", "snapshot",
-            "snapshot-install", "lost-unsynced-write", "torn-write"]
+            "snapshot-install", "lost-unsynced-write", "torn-write", "fsync-failed", "fsync-failed-crash-stop",
+            "disk-full", "disk-full-crash-stop"]
         {
             #expect(report.faults[kind, default: 0] > 0, "no \(kind) injected in \(count) seeds")
         }
