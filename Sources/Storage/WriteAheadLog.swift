@@ -668,7 +668,7 @@ private struct Replay {
                             + "(\(snapshotIndex)): that snapshot is missing",
                         path: path, offset: UInt64(offset))
                 }
-                entries.removeAll()
+                entries.removeAll(keepingCapacity: true)
                 logLast = record.index
                 segmentMaxIndex = max(segmentMaxIndex, record.index)
                 termAtSnapshotIndex = record.index == snapshotIndex ? record.term : nil
@@ -688,13 +688,13 @@ private struct Replay {
                 }
                 logLast = index
                 if index <= snapshotIndex {
-                    entries.removeAll()
+                    entries.removeAll(keepingCapacity: true)
                     termAtSnapshotIndex = index == snapshotIndex ? record.term : nil
                 } else {
                     if let first = entries.first, index >= first.index {
                         entries.removeSubrange(Int(index - first.index)...)
                     } else if entries.first != nil {
-                        entries.removeAll()
+                        entries.removeAll(keepingCapacity: true)
                     }
                     entries.append(WriteAheadLog.entry(from: record))
                 }
