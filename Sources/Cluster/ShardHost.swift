@@ -1,7 +1,7 @@
 public import ExchangeCore
 public import Matching
 public import Raft
-public import Storage
+import Storage
 
 /// What one `ShardHost.drain` round produced.
 public struct HostOutput: Sendable {

@@ -2,7 +2,7 @@ public import ExchangeCore
 public import Matching
 public import Raft
 public import Storage
-public import Wire
+import Wire
 
 /// Settings of one shard replica's apply loop.
 public struct ShardReplicaOptions: Sendable, Hashable {
@@ -161,6 +161,10 @@ public final class ShardReplica {
     private var checkpoints: [UInt64: UInt64] = [:]
     private var pendingCheck: StateHashCheck?
     private var lastSnapshotIndex: UInt64
+    /// Election priorities of the group (primary highest, standby next), for handing leadership back.
+    private let priorities: [NodeID: Int]
+    /// Leadership transfers this replica started to give the lead back to a higher-priority replica.
+    public private(set) var priorityTransfers = 0
     /// Incremented per state-hash comparison made, for metrics and tests.
     public private(set) var stateHashChecks = 0
 
@@ -190,14 +194,17 @@ public final class ShardReplica {
         let raft = RaftNode(configuration: raftConfiguration, restoring: opened.state)
         let replica = ShardReplica(
             shardID: shardID, options: options, raft: raft, storage: opened.storage, engine: engine,
-            engineConfiguration: engineConfiguration, appliedIndex: opened.state.snapshot?.metadata.index ?? 0)
+            engineConfiguration: engineConfiguration, appliedIndex: opened.state.snapshot?.metadata.index ?? 0,
+            priorities: raftConfiguration.electionPriorities)
         return (replica, opened.report)
     }
 
     private init(
         shardID: UInt32, options: ShardReplicaOptions, raft: RaftNode, storage: ReplicaStorage,
-        engine: MatchingEngine, engineConfiguration: EngineConfiguration, appliedIndex: UInt64
+        engine: MatchingEngine, engineConfiguration: EngineConfiguration, appliedIndex: UInt64,
+        priorities: [NodeID: Int]
     ) {
+        self.priorities = priorities
         self.shardID = shardID
         self.options = options
         self.raft = raft
@@ -217,6 +224,24 @@ public final class ShardReplica {
     public func tick() {
         guard stopped == nil else { return }
         raft.tick()
+        handBackLeadershipIfDue()
+    }
+
+    /// A leader that is not the group's highest-priority voter hands leadership to the
+    /// highest-priority voter that is caught up (the primary back after a failover): Raft's
+    /// leader transfer, so no acknowledged command is lost and the gap is one round trip.
+    private func handBackLeadershipIfDue() {
+        let status = raft.status
+        guard status.role == .leader, status.leadTransferee == 0, !priorities.isEmpty else { return }
+        let mine = priorities[status.id] ?? 0
+        let candidates = status.progress.filter { id, progress in
+            !progress.isLearner && (priorities[id] ?? 0) > mine && progress.recentActive
+                && progress.state == .replicate && progress.match == status.lastIndex
+        }
+        guard let target = candidates.keys.max(by: { (priorities[$0] ?? 0, $1) < (priorities[$1] ?? 0, $0) }) else {
+            return
+        }
+        if raft.transferLeadership(to: target) == nil { priorityTransfers += 1 }
     }
 
     public func step(_ message: Message) {
