@@ -188,6 +188,19 @@ public final class NodeRuntime: Sendable {
         return box.withLockedValue { $0 }
     }
 
+    /// Runs `body` on the loop thread between passes and hands its result to `completion` (on the
+    /// loop thread; nil when the loop is not running). Never blocks the caller: for event loops.
+    public func inspect<T: Sendable>(
+        _ body: @escaping @Sendable (ShardHost) -> T, completion: @escaping @Sendable (T?) -> Void
+    ) {
+        let queued = shared.withLockedValue { state -> Bool in
+            guard state.running, !state.loopExited else { return false }
+            state.inspections.append { host in completion(body(host)) }
+            return true
+        }
+        if queued { wakeup.signal() } else { completion(nil) }
+    }
+
     // MARK: The loop
 
     private func loop() {
