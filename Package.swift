@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "ExchangeMatchingC", type: .dynamic, targets: ["MatchingC"]),
         .executable(name: "exchange-bench", targets: ["exchange-bench"]),
         .executable(name: "exchange-sim", targets: ["exchange-sim"]),
+        .executable(name: "exchanged", targets: ["exchanged"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -66,6 +67,19 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "exchanged",
+            dependencies: [
+                "Cluster", "ClusterConfig", "Systemd", "Storage", "Matching", "ExchangeCore", "Raft",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strict
         ),

@@ -292,7 +292,8 @@ public final class NodeRuntime: Sendable {
         exited.signal()
     }
 
-    static func monotonicNanoseconds() -> UInt64 {
+    /// CLOCK_MONOTONIC in nanoseconds.
+    public static func monotonicNanoseconds() -> UInt64 {
         var spec = timespec()
         clock_gettime(CLOCK_MONOTONIC, &spec)
         return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)

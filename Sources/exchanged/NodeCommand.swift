@@ -1,0 +1,245 @@
+import ArgumentParser
+import Cluster
+import ClusterConfig
+import Dispatch
+import ExchangeCore
+import Glibc
+import Logging
+import Matching
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import Prometheus
+import Raft
+import Storage
+import Systemd
+
+/// `exchanged node --config FILE --id NODE`: one node of the cluster, hosting its replicas of every
+/// shard the file gives it, until SIGTERM or SIGINT.
+struct NodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "node",
+        abstract: "Run one node: its shard replicas, the transport to its peers, the client port and /metrics.")
+
+    @Option(name: .long, help: "The cluster definition (YAML), e.g. cluster-config/local.yaml.")
+    var config: String
+
+    @Option(name: .long, help: "This node's id in the definition.")
+    var id: UInt64
+
+    @Option(name: .long, help: "Base data directory (overrides the file's dataDirectory; the node uses <base>/node-<id>).")
+    var data: String?
+
+    func run() async throws {
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        var logger = Logger(label: "exchange.node")
+        logger[metadataKey: "node.id"] = "\(id)"
+
+        var definition: ClusterDefinition
+        do { definition = try ClusterDefinition.load(path: config) } catch {
+            throw ValidationError("\(error)")
+        }
+        if let data { definition.dataDirectory = data }
+        guard let node = definition.node(id: id) else {
+            throw ValidationError("node \(id) is not defined in \(config)")
+        }
+        guard definition.durability.fsync else {
+            throw ValidationError(
+                "\(config): durability.fsync is false, which this build does not support: every batch is fsynced")
+        }
+        guard let dataDirectory = definition.dataDirectory(for: id) else {
+            throw ValidationError("no data directory for node \(id)")
+        }
+        let fileSystem = POSIXFileSystem()
+        try Self.makeDirectories(dataDirectory, fileSystem: fileSystem)
+
+        // Every shard this node hosts, recovered from disk.
+        var replicas: [ShardReplica] = []
+        var roles: [UInt32: String] = [:]
+        for hosted in definition.replicas(on: id) {
+            guard let shard = definition.shard(id: hosted.shard) else { continue }
+            let raftConfiguration = try definition.raftConfiguration(for: hosted.shard, node: id)
+            let rules = shard.symbols.compactMap { definition.instrumentRules(for: $0) }
+            let options = ShardReplicaOptions(
+                maxCommandsPerEntry: definition.batching.maxCommandsPerEntry,
+                maxQueuedCommands: definition.batching.maxPendingCommands,
+                snapshotEveryEntries: UInt64(definition.snapshots.everyEntries),
+                stateHashEveryEntries: UInt64(definition.stateHash.everyEntries))
+            let (replica, report) = try ShardReplica.open(
+                shardID: hosted.shard, raftConfiguration: raftConfiguration,
+                engineConfiguration: EngineConfiguration(instruments: rules), options: options,
+                fileSystem: fileSystem, directory: "\(dataDirectory)/shard-\(hosted.shard)",
+                walOptions: WriteAheadLogOptions(groupID: UInt64(hosted.shard)))
+            logger.info(
+                "shard recovered",
+                metadata: ["shard.id": "\(hosted.shard)", "shard.role": "\(hosted.role.rawValue)", "report": "\(report)"])
+            if let truncation = report.truncation {
+                logger.warning("torn tail cut at recovery", metadata: ["shard.id": "\(hosted.shard)", "cut": "\(truncation)"])
+            }
+            replicas.append(replica)
+            roles[hosted.shard] = hosted.role.rawValue
+        }
+        guard !replicas.isEmpty else { throw ValidationError("node \(id) hosts no replica in \(config)") }
+
+        // Transport to the other nodes; it wakes the loop when messages arrive.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let runtimeHolder = RuntimeHolder()
+        var peers: [NodeID: PeerAddress] = [:]
+        for peer in definition.nodes where peer.id != id {
+            peers[peer.id] = PeerAddress(host: peer.raftAddress.host, port: Int(peer.raftAddress.port))
+        }
+        let transport = try NodeTransport(
+            configuration: NodeTransportConfiguration(
+                clusterName: definition.cluster, nodeID: id, listenHost: node.raftAddress.host,
+                listenPort: Int(node.raftAddress.port), peers: peers, maxFrameBytes: definition.transport.maxFrameBytes,
+                outboundQueueBytesMax: definition.transport.peerQueueBytes,
+                reconnectBackoffInitialMilliseconds: definition.transport.reconnectBackoffMinimumMilliseconds,
+                reconnectBackoffMaxMilliseconds: definition.transport.reconnectBackoffMaximumMilliseconds,
+                connectTimeoutMilliseconds: definition.transport.connectTimeoutMilliseconds),
+            group: group, logger: logger, onInbound: { runtimeHolder.wake() })
+        try await transport.start()
+
+        let host = ShardHost(nodeID: id, replicas: replicas)
+        let runtime = try NodeRuntime(
+            host: host, transport: transport,
+            options: NodeRuntimeOptions(tickMilliseconds: definition.timing.tickMilliseconds), logger: logger)
+        runtimeHolder.set(runtime)
+        runtime.start()
+
+        var shardOfSymbol: [Symbol: UInt32] = [:]
+        for shard in definition.shards { for symbol in shard.symbols { shardOfSymbol[symbol] = shard.id } }
+        var clientAddresses: [NodeID: String] = [:]
+        for other in definition.nodes { clientAddresses[other.id] = other.clientAddress.description }
+        let clientServer = try ClientServer(
+            configuration: ClientServerConfiguration(
+                host: node.clientAddress.host, port: Int(node.clientAddress.port)),
+            runtime: runtime, shardOfSymbol: shardOfSymbol, clientAddresses: clientAddresses, group: group,
+            logger: logger)
+        _ = try await clientServer.start()
+
+        // /metrics, /status, /healthz; the status is refreshed from the loop every 100 ms.
+        var shardReplicas: [UInt32: [NodeID]] = [:]
+        for replica in replicas {
+            shardReplicas[replica.shardID] = definition.shard(id: replica.shardID)?.replicas.map(\.node) ?? []
+        }
+        let metrics = NodeMetrics(nodeID: id, shardReplicas: shardReplicas, peers: Array(peers.keys))
+        let statusBox = NodeStatusBox()
+        let statusServer = try StatusServer(
+            configuration: StatusServerConfiguration(
+                host: node.metricsAddress.host, port: Int(node.metricsAddress.port)),
+            registry: metrics.registry, group: group, logger: logger, status: { statusBox.current })
+        try await statusServer.start()
+        let started = NodeRuntime.monotonicNanoseconds()
+        let cluster = definition.cluster
+        let replicaRoles = roles
+        let refresher = group.next().scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(100)) { _ in
+            let counters = transport.counters
+            runtime.inspect({ host in
+                NodeStatus.make(
+                    host: host, cluster: cluster,
+                    uptimeSeconds: Double(NodeRuntime.monotonicNanoseconds() - started) / 1e9, replicaRoles: replicaRoles,
+                    transport: counters)
+            }) { status in
+                guard let status else { return }
+                statusBox.publish(status)
+                metrics.update(from: status)
+                metrics.update(from: counters)
+            }
+        }
+
+        // systemd: READY once serving; WATCHDOG while the loop is healthy.
+        let notifier = SystemdNotifier()
+        _ = try? notifier.ready(status: "serving \(replicas.count) shard replicas")
+        var watchdog: RepeatedTask?
+        if let interval = notifier.watchdogInterval {
+            let half = TimeAmount.nanoseconds(Int64(interval.components.seconds) * 500_000_000
+                + interval.components.attoseconds / 2_000_000_000)
+            watchdog = group.next().scheduleRepeatedTask(initialDelay: .zero, delay: half) { _ in
+                if runtime.failure == nil { _ = try? notifier.watchdog() }
+            }
+        }
+        logger.info(
+            "node serving",
+            metadata: [
+                "raft": "\(node.raftAddress)", "client": "\(node.clientAddress)", "metrics": "\(node.metricsAddress)",
+            ])
+
+        let reason = await Self.waitForStop(runtime: runtime)
+        logger.notice("stopping", metadata: ["reason": "\(reason)"])
+        _ = try? notifier.stopping(status: "stopping: \(reason)")
+        watchdog?.cancel()
+        refresher.cancel()
+        await clientServer.stop()
+        runtime.stop()
+        await transport.stop()
+        await statusServer.stop()
+        try await group.shutdownGracefully()
+        if let failure = runtime.failure {
+            logger.critical("exiting after a storage failure", metadata: ["error": "\(failure)"])
+            throw ExitCode(70)
+        }
+    }
+
+    /// Returns on SIGTERM or SIGINT, or when the loop stopped on a storage failure.
+    static func waitForStop(runtime: NodeRuntime) async -> String {
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        let queue = DispatchQueue(label: "exchange.signals")
+        return await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
+            let once = ResumeOnce(continuation)
+            var sources: [any DispatchSourceSignal] = []
+            for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
+                let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+                source.setEventHandler { once.resume(name) }
+                source.resume()
+                sources.append(source)
+            }
+            let timer = DispatchSource.makeTimerSource(queue: queue)
+            timer.schedule(deadline: .now() + .milliseconds(200), repeating: .milliseconds(200))
+            timer.setEventHandler { if runtime.failure != nil { once.resume("storage failure") } }
+            timer.resume()
+            once.keepAlive(sources: sources, timer: timer)
+        }
+    }
+
+    static func makeDirectories(_ path: String, fileSystem: POSIXFileSystem) throws {
+        var current = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            current += "/" + component
+            try fileSystem.createDirectory(current)
+        }
+    }
+}
+
+/// The runtime, once created, for the transport's wake-up callback (created before it).
+final class RuntimeHolder: Sendable {
+    private let box = NIOLockedValueBox<NodeRuntime?>(nil)
+    func set(_ runtime: NodeRuntime) { box.withLockedValue { $0 = runtime } }
+    func wake() { box.withLockedValue { $0 }?.wake() }
+}
+
+/// Resumes a continuation once and keeps the signal sources alive until then.
+final class ResumeOnce: @unchecked Sendable {
+    // @unchecked Sendable: every field is guarded by `lock`.
+    private let lock = NIOLock()
+    private var continuation: CheckedContinuation<String, Never>?
+    private var sources: [any DispatchSourceSignal] = []
+    private var timer: (any DispatchSourceTimer)?
+
+    init(_ continuation: CheckedContinuation<String, Never>) { self.continuation = continuation }
+
+    func keepAlive(sources: [any DispatchSourceSignal], timer: any DispatchSourceTimer) {
+        lock.withLock {
+            self.sources = sources
+            self.timer = timer
+        }
+    }
+
+    func resume(_ reason: String) {
+        let pending: CheckedContinuation<String, Never>? = lock.withLock {
+            defer { continuation = nil }
+            return continuation
+        }
+        pending?.resume(returning: reason)
+    }
+}
