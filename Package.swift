@@ -123,7 +123,7 @@ let package = Package(
         .testTarget(
             name: "ClusterTests",
             dependencies: [
-                "Cluster", "Matching", "Raft", "Storage", "Wire", "ExchangeCore",
+                "Cluster", "Matching", "Raft", "Storage", "Wire", "ExchangeCore", "exchanged",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
