@@ -123,7 +123,8 @@ let package = Package(
         .testTarget(
             name: "ClusterTests",
             dependencies: [
-                "Cluster", "Matching", "Raft", "Storage", "Wire", "ExchangeCore", "exchanged",
+                "Cluster", "Matching", "Raft", "Storage", "Wire", "ExchangeCore", "exchanged", "ExchangeClient",
+                "ClusterConfig",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

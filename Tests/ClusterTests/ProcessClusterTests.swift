@@ -1,3 +1,5 @@
+import ClusterConfig
+import ExchangeClient
 import ExchangeCore
 import Glibc
 import Matching
@@ -178,5 +180,37 @@ private func removeTree(_ path: String) {
         #expect(cluster.eventually { Self.isAccepted(cluster.ask(1, Self.order(33))) != nil }, "\(cluster.log(1))")
         let replay = Self.isAccepted(cluster.ask(1, Self.order(31)))
         #expect(replay?.isDuplicate == true)
+    }
+
+    /// The client library against real processes: it follows the failover by itself, and what it
+    /// was told is acknowledged stays acknowledged.
+    @Test func theClientLibraryRidesThroughAKillMinusNine() async throws {
+        let cluster = try ProcessCluster()
+        defer { cluster.stopAll() }
+        for node in [1, 2, 3] as [UInt64] { try cluster.start(node) }
+        #expect(cluster.eventually { Self.isAccepted(cluster.ask(1, Self.order(1))) != nil }, "\(cluster.log(1))")
+        let definition = try ClusterDefinition.load(path: cluster.root + "/cluster.yaml")
+        let client = try ExchangeClient(
+            cluster: definition,
+            configuration: ExchangeClientConfiguration(requestTimeout: .seconds(3), retryBudget: 20))
+        defer { client.shutdown() }
+        var acknowledged: [UInt64: CommandResult] = [:]
+        for clientOrderID in 100...160 as ClosedRange<UInt64> {
+            if clientOrderID == 130 { cluster.kill(1) }
+            guard case .newOrder(let order) = Self.order(clientOrderID).body else { continue }
+            do {
+                let result = try await client.submit(order)
+                #expect(result.outcome == .accepted, "order \(clientOrderID): \(result)")
+                acknowledged[clientOrderID] = result
+            } catch {
+                Issue.record("order \(clientOrderID): \(error)")
+            }
+        }
+        #expect(acknowledged.count == 61)
+        // Every acknowledged order is known to the new leader, with the same order id.
+        for (clientOrderID, first) in acknowledged.sorted(by: { $0.key < $1.key }) {
+            let again = Self.isAccepted(cluster.ask(2, Self.order(clientOrderID)))
+            #expect(again?.isDuplicate == true && again?.orderID == first.orderID, "order \(clientOrderID)")
+        }
     }
 }
