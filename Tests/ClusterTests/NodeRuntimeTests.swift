@@ -32,7 +32,8 @@ final class RuntimeCluster: @unchecked Sendable {
         }
     }
 
-    /// Starts (or restarts, recovering from its files) one node, on its previous port if it had one.
+    /// Starts (or restarts, recovering from its files) one node on a fresh ephemeral port (a port
+    /// freed by a stopped node may have been taken by any socket since), and tells the others.
     func start(_ node: NodeID) async throws {
         let holder = NIOLockedValueBox<NodeRuntime?>(nil)
         var peers: [NodeID: PeerAddress] = [:]
@@ -41,11 +42,14 @@ final class RuntimeCluster: @unchecked Sendable {
         }
         let transport = try NodeTransport(
             configuration: NodeTransportConfiguration(
-                clusterName: "runtime-test", nodeID: node, listenPort: ports[node] ?? 0, peers: peers,
+                clusterName: "runtime-test", nodeID: node, listenPort: 0, peers: peers,
                 reconnectBackoffInitialMilliseconds: 10, reconnectBackoffMaxMilliseconds: 200),
             onInbound: { holder.withLockedValue { $0 }?.wake() })
         try await transport.start()
         ports[node] = transport.boundPort
+        for (other, otherTransport) in transports where other != node {
+            otherTransport.updatePeerAddress(node, PeerAddress(host: "127.0.0.1", port: ports[node]!))
+        }
         let replicas = try shards.map { shard in
             var configuration = RaftConfiguration(
                 id: node, membership: Membership(voters: nodes), preVote: true, checkQuorum: true,
