@@ -29,7 +29,7 @@ public enum SegmentScanner {
 
     /// The first offset after `offset` at which a record decodes. Quadratic in the worst case, but
     /// only runs once per recovery, on a damaged segment.
-    private static func firstValidRecord(in bytes: [UInt8], after offset: Int) -> Int? {
+    static func firstValidRecord(in bytes: [UInt8], after offset: Int) -> Int? {
         var candidate = offset + 1
         while candidate + LogRecord.headerByteCount <= bytes.count {
             if bytes[candidate] == LogRecord.magic, (try? LogRecord.decode(bytes, at: candidate)) != nil {

@@ -613,7 +613,7 @@ private struct Replay {
             do throws(LogRecordError) {
                 (record, next) = try LogRecord.decode(bytes, at: offset)
             } catch {
-                if let valid = Self.firstValidRecord(in: bytes, after: offset) {
+                if let valid = SegmentScanner.firstValidRecord(in: bytes, after: offset) {
                     throw WALError(
                         .corruptRecord,
                         "record at \(offset) is damaged and a valid record follows at \(valid): durable data is lost",
@@ -750,16 +750,5 @@ private struct Replay {
             }
             return true
         }
-    }
-
-    static func firstValidRecord(in bytes: [UInt8], after offset: Int) -> Int? {
-        var candidate = offset + 1
-        while candidate + LogRecord.headerByteCount <= bytes.count {
-            if bytes[candidate] == LogRecord.magic, (try? LogRecord.decode(bytes, at: candidate)) != nil {
-                return candidate
-            }
-            candidate += 1
-        }
-        return nil
     }
 }
