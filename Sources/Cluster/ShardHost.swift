@@ -1,6 +1,7 @@
 public import ExchangeCore
 public import Matching
 public import Raft
+import Glibc
 import Storage
 
 /// What one `ShardHost.drain` round produced.
@@ -11,6 +12,10 @@ public struct HostOutput: Sendable {
     public var dropped: [(shard: UInt32, command: DroppedCommand)] = []
     /// Replicas that stopped in this round (state-hash mismatch, bad entry or snapshot).
     public var stopped: [(shard: UInt32, error: ShardReplicaError)] = []
+    /// Duration of each sync round of this drain, in seconds (for the fsync-latency metric).
+    public var syncSeconds: [Double] = []
+    /// Per shard, how long applying each `Ready` took (`ShardReplica.finish`), in seconds.
+    public var applySeconds: [(shard: UInt32, seconds: Double)] = []
 }
 
 /// The replicas of many shards hosted by one node (multi-raft), driven by the node's loop thread.
@@ -74,6 +79,7 @@ public final class ShardHost {
                     throw HostFailure(shard: shard, error: error)
                 }
             }
+            let syncStart = Self.monotonicNanoseconds()
             do {
                 try WriteAheadLog.syncAll(prepared.map { $0.1.storage.log })
             } catch {
@@ -81,8 +87,13 @@ public final class ShardHost {
                     shard: nil, error: ShardReplicaError(.storage, "sync round failed", walError: error))
             }
             syncRounds += 1
+            var applyStart = Self.monotonicNanoseconds()
+            output.syncSeconds.append(Double(applyStart - syncStart) / 1e9)
             for (shard, replica, ready) in prepared {
                 let result = replica.finish(ready)
+                let applyEnd = Self.monotonicNanoseconds()
+                output.applySeconds.append((shard, Double(applyEnd - applyStart) / 1e9))
+                applyStart = applyEnd
                 output.messages += result.messages.map { (shard, $0) }
                 output.applied += result.applied.map { (shard, $0) }
                 output.dropped += result.dropped.map { (shard, $0) }
@@ -90,6 +101,14 @@ public final class ShardHost {
             }
         }
         return output
+    }
+}
+
+extension ShardHost {
+    static func monotonicNanoseconds() -> UInt64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
     }
 }
 

@@ -151,6 +151,12 @@ public final class ShardReplica {
     public private(set) var engine: MatchingEngine
     public private(set) var appliedIndex: UInt64
     public private(set) var stopped: ShardReplicaError?
+    /// Every applied client command, in log order (`AuditTrail`).
+    public let audit: AuditTrail
+    /// The most recent state-hash checkpoints this replica computed (index, hash), oldest first,
+    /// at most `hashHistoryLimit`: every replica must have the same hash at the same index.
+    public private(set) var hashHistory: [(index: UInt64, hash: UInt64)] = []
+    public static let hashHistoryLimit = 128
 
     private let engineConfiguration: EngineConfiguration
     private var queued: [(command: Command, origin: CommandOrigin)] = []
@@ -192,19 +198,27 @@ public final class ShardReplica {
             }
         }
         let raft = RaftNode(configuration: raftConfiguration, restoring: opened.state)
+        let snapshotIndex = opened.state.snapshot?.metadata.index ?? 0
+        let audit: AuditTrail
+        do {
+            audit = try AuditTrail(fileSystem: fileSystem, directory: directory, snapshotIndex: snapshotIndex)
+        } catch {
+            throw ShardReplicaError(.storage, "audit trail: \(error)")
+        }
         let replica = ShardReplica(
             shardID: shardID, options: options, raft: raft, storage: opened.storage, engine: engine,
-            engineConfiguration: engineConfiguration, appliedIndex: opened.state.snapshot?.metadata.index ?? 0,
-            priorities: raftConfiguration.electionPriorities)
+            engineConfiguration: engineConfiguration, appliedIndex: snapshotIndex,
+            priorities: raftConfiguration.electionPriorities, audit: audit)
         return (replica, opened.report)
     }
 
     private init(
         shardID: UInt32, options: ShardReplicaOptions, raft: RaftNode, storage: ReplicaStorage,
         engine: MatchingEngine, engineConfiguration: EngineConfiguration, appliedIndex: UInt64,
-        priorities: [NodeID: Int]
+        priorities: [NodeID: Int], audit: AuditTrail
     ) {
         self.priorities = priorities
+        self.audit = audit
         self.shardID = shardID
         self.options = options
         self.raft = raft
@@ -331,6 +345,7 @@ public final class ShardReplica {
             }
             appliedIndex = snapshot.metadata.index
             lastSnapshotIndex = snapshot.metadata.index
+            audit.record(.snapshotMarker(at: snapshot.metadata.index))
             checkpoints.removeAll()
             inflight = inflight.filter { $0.key > snapshot.metadata.index }
         }
@@ -338,6 +353,9 @@ public final class ShardReplica {
             if let failure = apply(entry, into: &output) { return stop(failure, &output) }
         }
         raft.advance(ready)
+        do { try audit.flush() } catch {
+            return stop(ShardReplicaError(.storage, "audit trail write failed: \(error)", logIndex: appliedIndex), &output)
+        }
         if appliedIndex >= lastSnapshotIndex + options.snapshotEveryEntries {
             if let failure = takeSnapshot() { return stop(failure, &output) }
         }
@@ -369,6 +387,7 @@ public final class ShardReplica {
                 return ShardReplicaError(.undecodableEntry, "\(error)", logIndex: entry.index)
             }
             var events: [Event] = []
+            let recording = audit.wants(entry.index)
             for (position, original) in shardEntry.commands.enumerated() {
                 let sequence = entry.index << 16 | UInt64(position)
                 var command = original
@@ -378,11 +397,12 @@ public final class ShardReplica {
                 }
                 events.removeAll(keepingCapacity: true)
                 engine.apply(command, timestamp: shardEntry.timestamp, sequence: sequence, into: &events)
-                output.applied.append(
-                    AppliedCommand(
-                        origin: position < origins.count ? origins[position] : nil, logIndex: entry.index,
-                        position: position, sequence: sequence, timestamp: shardEntry.timestamp, command: command,
-                        events: events))
+                let applied = AppliedCommand(
+                    origin: position < origins.count ? origins[position] : nil, logIndex: entry.index,
+                    position: position, sequence: sequence, timestamp: shardEntry.timestamp, command: command,
+                    events: events)
+                if recording, let record = AuditRecord(applied: applied) { audit.record(record) }
+                output.applied.append(applied)
             }
             if let check = shardEntry.stateHash {
                 if let own = checkpoints.removeValue(forKey: check.index) {
@@ -400,6 +420,8 @@ public final class ShardReplica {
         if entry.index % options.stateHashEveryEntries == 0 {
             let hash = engine.stateHash()
             checkpoints[entry.index] = hash
+            hashHistory.append((entry.index, hash))
+            if hashHistory.count > Self.hashHistoryLimit { hashHistory.removeFirst(hashHistory.count - Self.hashHistoryLimit) }
             if raft.status.role == .leader { pendingCheck = StateHashCheck(index: entry.index, hash: hash) }
             // Bounded: a check the leader never sent (leadership changed) is forgotten eventually.
             if checkpoints.count > 64, let oldest = checkpoints.keys.min() { checkpoints[oldest] = nil }
@@ -410,6 +432,10 @@ public final class ShardReplica {
     private func takeSnapshot() -> ShardReplicaError? {
         raft.compact(upTo: appliedIndex, snapshotData: engine.snapshot())
         guard let snapshot = raft.latestSnapshot, snapshot.metadata.index == appliedIndex else { return nil }
+        // The trail must hold every record the snapshot covers before the log entries go.
+        do { try audit.sync() } catch {
+            return ShardReplicaError(.storage, "audit trail sync failed: \(error)", logIndex: appliedIndex)
+        }
         do { try storage.saveSnapshot(snapshot) } catch {
             return ShardReplicaError(.storage, "snapshot failed", logIndex: appliedIndex, walError: error)
         }

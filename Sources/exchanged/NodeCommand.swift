@@ -127,7 +127,12 @@ struct NodeCommand: AsyncParsableCommand {
         let statusServer = try StatusServer(
             configuration: StatusServerConfiguration(
                 host: node.metricsAddress.host, port: Int(node.metricsAddress.port)),
-            registry: metrics.registry, group: group, logger: logger, status: { statusBox.current })
+            registry: metrics.registry, group: group, logger: logger, status: { statusBox.current },
+            shardAdmin: { request, done in
+                runtime.inspect({ host in request.respond(host: host) }) { response in
+                    done(response ?? .text(.serviceUnavailable, "the node loop is not running"))
+                }
+            })
         try await statusServer.start()
         let started = NodeRuntime.monotonicNanoseconds()
         let cluster = definition.cluster

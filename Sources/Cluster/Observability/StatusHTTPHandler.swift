@@ -31,7 +31,17 @@ final class StatusHTTPHandler: ChannelInboundHandler {
     }
 
     private func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let response = routes.respond(method: head.method, uri: head.uri)
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        routes.respond(method: head.method, uri: head.uri) { response in
+            eventLoop.execute {
+                Self.write(response, to: head, context: loopBound.value)
+            }
+        }
+    }
+
+    private static func write(_ response: StatusRoutes.Response, to head: HTTPRequestHead, context: ChannelHandlerContext) {
+        guard context.channel.isActive else { return }
         let keepAlive = head.isKeepAlive
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: response.contentType)
@@ -39,15 +49,15 @@ final class StatusHTTPHandler: ChannelInboundHandler {
         headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
         for (name, value) in response.extraHeaders { headers.add(name: name, value: value) }
         let responseHead = HTTPResponseHead(version: head.version, status: response.status, headers: headers)
-        context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
+        context.write(NIOAny(HTTPServerResponsePart.head(responseHead)), promise: nil)
         var body = context.channel.allocator.buffer(capacity: response.body.count)
         body.writeBytes(response.body)
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(body))), promise: nil)
         if keepAlive {
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)), promise: nil)
         } else {
             let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+            context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil))).whenComplete { _ in
                 channel.close(promise: nil)
             }
         }

@@ -6,6 +6,7 @@ public import Prometheus
 /// - `GET /metrics`: the Prometheus text exposition of `registry`.
 /// - `GET /status`: the current `NodeStatus` as JSON (503 before the node published one).
 /// - `GET /healthz`: 200 `ok`.
+/// - `/shards/{S}/...`: `ShardAdminRequest` (answered through `shardAdmin`, on the node loop).
 /// - any other path: 404; a known path with another method: 405 with `Allow: GET`.
 public struct StatusRoutes: Sendable {
     /// Content type of the Prometheus text format 0.0.4.
@@ -17,7 +18,7 @@ public struct StatusRoutes: Sendable {
         public var body: [UInt8]
         public var extraHeaders: [(String, String)]
 
-        static func text(_ status: HTTPResponseStatus, _ text: String, extraHeaders: [(String, String)] = []) -> Self {
+        public static func text(_ status: HTTPResponseStatus, _ text: String, extraHeaders: [(String, String)] = []) -> Self {
             Response(
                 status: status, contentType: "text/plain; charset=utf-8", body: Array((text + "\n").utf8),
                 extraHeaders: extraHeaders)
@@ -28,9 +29,34 @@ public struct StatusRoutes: Sendable {
     /// Must be cheap, non-blocking and thread-safe: it runs on an event loop per request (e.g. `NodeStatusBox`).
     public let status: @Sendable () -> NodeStatus?
 
-    public init(registry: PrometheusCollectorRegistry, status: @escaping @Sendable () -> NodeStatus?) {
+    /// Answers a `ShardAdminRequest` (e.g. through `NodeRuntime.inspect`); calls back exactly once, on
+    /// any thread. Nil: the `/shards/` endpoints answer 503.
+    public let shardAdmin: (@Sendable (ShardAdminRequest, @escaping @Sendable (Response) -> Void) -> Void)?
+
+    public init(
+        registry: PrometheusCollectorRegistry, status: @escaping @Sendable () -> NodeStatus?,
+        shardAdmin: (@Sendable (ShardAdminRequest, @escaping @Sendable (Response) -> Void) -> Void)? = nil
+    ) {
         self.registry = registry
         self.status = status
+        self.shardAdmin = shardAdmin
+    }
+
+    /// Answers any request: the `/shards/` endpoints through `shardAdmin`, the others at once.
+    /// `completion` is called exactly once, possibly on another thread.
+    public func respond(method: HTTPMethod, uri: String, completion: @escaping @Sendable (Response) -> Void) {
+        switch ShardAdminRequest.parse(method: method, uri: uri) {
+        case nil:
+            completion(respond(method: method, uri: uri))
+        case .refusal(let response):
+            completion(response)
+        case .request(let request):
+            guard let shardAdmin else {
+                completion(.text(.serviceUnavailable, "shard endpoints are not available on this server"))
+                return
+            }
+            shardAdmin(request, completion)
+        }
     }
 
     private static let paths: Set<Substring> = ["/metrics", "/status", "/healthz"]

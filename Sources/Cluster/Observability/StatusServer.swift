@@ -88,11 +88,12 @@ public final class StatusServer: Sendable {
         configuration: StatusServerConfiguration, registry: PrometheusCollectorRegistry,
         group: (any EventLoopGroup)? = nil,
         logger: Logger = Logger(label: "exchange.status-server"),
-        status: @escaping @Sendable () -> NodeStatus?
+        status: @escaping @Sendable () -> NodeStatus?,
+        shardAdmin: (@Sendable (ShardAdminRequest, @escaping @Sendable (StatusRoutes.Response) -> Void) -> Void)? = nil
     ) throws(StatusServerError) {
         try configuration.validate()
         self.configuration = configuration
-        self.routes = StatusRoutes(registry: registry, status: status)
+        self.routes = StatusRoutes(registry: registry, status: status, shardAdmin: shardAdmin)
         self.group = group ?? MultiThreadedEventLoopGroup.singleton
         self.logger = logger
     }
