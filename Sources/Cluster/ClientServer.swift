@@ -19,15 +19,36 @@ public struct ClientServerConfiguration: Sendable, Hashable {
     /// Requests one connection may have outstanding; one more is a protocol error (the client
     /// ignored back-pressure). Default: 1,024. Range: 1...65,536.
     public var maxOutstandingPerConnection: Int
+    /// Subscriptions one connection may hold; one more is protocol error `tooManySubscriptions`.
+    /// Default: 16. Range: 1...1,024.
+    public var maxSubscriptionsPerConnection: Int
+    /// Report bytes one subscription may have queued for its connection beyond what the kernel's
+    /// socket buffer took; beyond it the subscriber is a slow consumer: protocol error
+    /// `slowConsumer`, then the connection closes. Default: 8 MiB. Range: 1 KiB...1 GiB.
+    public var subscriptionBacklogBytesMax: Int
+    /// How long a connection being closed for a slow consumer (or a stopping node) gets to take
+    /// the reports already queued and the error frame before it is closed anyway.
+    /// Default: 5,000. Range: 0...60,000.
+    public var streamCloseGraceMilliseconds: Int
+    /// `SO_SNDBUF` of client connections in bytes; 0 keeps the kernel's default (autotuned). A
+    /// fixed value bounds the kernel's share of a slow subscriber's backlog. Default: 0.
+    /// Range: 0 or 4 KiB...64 MiB.
+    public var socketSendBufferBytes: Int
 
     public init(
         host: String = "127.0.0.1", port: Int = 0, maxFrameBytes: Int = Frame.clientMaxFrameBytesDefault,
-        maxOutstandingPerConnection: Int = 1_024
+        maxOutstandingPerConnection: Int = 1_024, maxSubscriptionsPerConnection: Int = 16,
+        subscriptionBacklogBytesMax: Int = 8 << 20, streamCloseGraceMilliseconds: Int = 5_000,
+        socketSendBufferBytes: Int = 0
     ) {
         self.host = host
         self.port = port
         self.maxFrameBytes = maxFrameBytes
         self.maxOutstandingPerConnection = maxOutstandingPerConnection
+        self.maxSubscriptionsPerConnection = maxSubscriptionsPerConnection
+        self.subscriptionBacklogBytesMax = subscriptionBacklogBytesMax
+        self.streamCloseGraceMilliseconds = streamCloseGraceMilliseconds
+        self.socketSendBufferBytes = socketSendBufferBytes
     }
 
     public func validate() throws(ShardReplicaError) {
@@ -38,6 +59,18 @@ public struct ClientServerConfiguration: Sendable, Hashable {
         guard (1...65_536).contains(maxOutstandingPerConnection) else {
             throw ShardReplicaError(.invalidOptions, "maxOutstandingPerConnection must be in 1...65536")
         }
+        guard (1...1_024).contains(maxSubscriptionsPerConnection) else {
+            throw ShardReplicaError(.invalidOptions, "maxSubscriptionsPerConnection must be in 1...1024")
+        }
+        guard ((1 << 10)...(1 << 30)).contains(subscriptionBacklogBytesMax) else {
+            throw ShardReplicaError(.invalidOptions, "subscriptionBacklogBytesMax must be in 1024...1073741824")
+        }
+        guard (0...60_000).contains(streamCloseGraceMilliseconds) else {
+            throw ShardReplicaError(.invalidOptions, "streamCloseGraceMilliseconds must be in 0...60000")
+        }
+        guard socketSendBufferBytes == 0 || ((4 << 10)...(64 << 20)).contains(socketSendBufferBytes) else {
+            throw ShardReplicaError(.invalidOptions, "socketSendBufferBytes must be 0 or in 4096...67108864")
+        }
     }
 }
 
@@ -47,8 +80,10 @@ public struct ClientServerConfiguration: Sendable, Hashable {
 /// error and the connection is closed; nothing else changes.
 ///
 /// Order status is answered from this replica's applied state (with its applied index: possibly
-/// behind the leader on a follower). Subscriptions to the execution stream are not served yet: a
-/// subscribe request is answered with a protocol error.
+/// behind the leader on a follower). Subscriptions to the execution stream are served by every
+/// replica, leader or follower, from the node's `ExecutionFeed`: `Subscribed(logIndex)`, then one
+/// `ExecutionReport` per event of every entry applied here after that index, in log order, each
+/// once (docs/PROTOCOL.md 4.4). A connection that closes loses its subscriptions.
 public final class ClientServer: Sendable {
     public let configuration: ClientServerConfiguration
     private let runtime: NodeRuntime
@@ -79,14 +114,22 @@ public final class ClientServer: Sendable {
     public func start() async throws -> Int {
         let context = ConnectionContext(
             runtime: runtime, shardOfSymbol: shardOfSymbol, clientAddresses: clientAddresses,
-            maxOutstanding: configuration.maxOutstandingPerConnection, logger: logger)
+            maxOutstanding: configuration.maxOutstandingPerConnection,
+            maxSubscriptions: configuration.maxSubscriptionsPerConnection,
+            subscriptionBacklogBytesMax: configuration.subscriptionBacklogBytesMax,
+            streamCloseGrace: .milliseconds(Int64(configuration.streamCloseGraceMilliseconds)), logger: logger)
         let maxFrameBytes = configuration.maxFrameBytes
+        let sendBufferBytes = configuration.socketSendBufferBytes
         let bound = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if sendBufferBytes > 0 {
+                        try channel.syncOptions?.setOption(
+                            .socketOption(.so_sndbuf), value: SocketOptionValue(sendBufferBytes))
+                    }
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(NodeFrameDecoder(maxFrameBytes: maxFrameBytes)))
                     try channel.pipeline.syncOperations.addHandler(ClientConnectionHandler(context: context))
@@ -113,6 +156,9 @@ struct ConnectionContext: Sendable {
     let shardOfSymbol: [Symbol: UInt32]
     let clientAddresses: [NodeID: String]
     let maxOutstanding: Int
+    let maxSubscriptions: Int
+    let subscriptionBacklogBytesMax: Int
+    let streamCloseGrace: TimeAmount
     let logger: Logger
 }
 
@@ -123,6 +169,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     private let context: ConnectionContext
     private var outstanding: Set<UInt64> = []
+    /// Active subscriptions by their subscribe request's id (their reports carry it).
+    private var subscriptions: [UInt64: ChannelExecutionSubscriber] = [:]
+    /// Subscribe requests waiting for the node loop; they count against the limit too.
+    private var subscribing = 0
     private var closing = false
 
     init(context: ConnectionContext) { self.context = context }
@@ -142,7 +192,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             return
         }
         let requestID = request.requestID
-        if outstanding.contains(requestID) {
+        if outstanding.contains(requestID) || subscriptions[requestID] != nil {
             fail(channelContext, requestID: requestID, ProtocolError(code: .duplicateRequestID, message: "request id in use"))
             return
         }
@@ -158,10 +208,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         case .ping:
             respond(channelContext, ClientResponse(requestID: requestID, body: .pong))
             return
-        case .subscribe:
-            fail(
-                channelContext, requestID: requestID,
-                ProtocolError(code: .unexpectedFrameKind, message: "subscriptions are not served by this node yet"))
+        case .subscribe(let subscribe):
+            self.subscribe(channelContext, requestID: requestID, subscribe)
             return
         case .orderStatus(let query):
             orderStatus(channelContext, requestID: requestID, query)
@@ -209,6 +257,90 @@ final class ClientConnectionHandler: ChannelInboundHandler {
                 Self.write(channel, ClientResponse(requestID: requestID, body: body))
             }
         }
+    }
+
+    /// Registers a subscription with the node's feed (between two loop passes) and answers
+    /// `Subscribed` before its first report: both go through this event loop in that order.
+    private func subscribe(_ channelContext: ChannelHandlerContext, requestID: UInt64, _ request: SubscribeRequest) {
+        if subscriptions.count + subscribing >= context.maxSubscriptions {
+            fail(
+                channelContext, requestID: requestID,
+                ProtocolError(
+                    code: .tooManySubscriptions, message: "more than \(context.maxSubscriptions) subscriptions"))
+            return
+        }
+        let shard: UInt32?
+        if let symbol = request.symbol {
+            guard let known = context.shardOfSymbol[symbol] else {
+                respond(
+                    channelContext,
+                    ClientResponse(
+                        requestID: requestID,
+                        body: .notLeader(NotLeader(group: RaftGroupID(0), leaderNodeID: 0, leaderAddress: ""))))
+                return
+            }
+            shard = known
+        } else {
+            shard = nil
+        }
+        outstanding.insert(requestID)
+        subscribing += 1
+        let channel = channelContext.channel
+        let loopBound = NIOLoopBound(self, eventLoop: channelContext.eventLoop)
+        let feed = context.runtime.executionFeed
+        let subscriber = ChannelExecutionSubscriber(
+            channel: channel, requestID: requestID,
+            filter: ExecutionFilter(participant: request.participant, symbol: request.symbol),
+            backlogBytesMax: context.subscriptionBacklogBytesMax, closeGrace: context.streamCloseGrace
+        ) { slowConsumer in
+            // On the event loop: the subscriber ended itself (slow consumer, node stopping).
+            let handler = loopBound.value
+            handler.closing = true
+            if let removed = handler.subscriptions.removeValue(forKey: requestID), let id = removed.feedID {
+                feed.remove(id, slowConsumer: slowConsumer)
+            }
+            if slowConsumer {
+                handler.context.logger.notice(
+                    "slow consumer: subscription ended", metadata: ["client.request_id": "\(requestID)"])
+            }
+        }
+        context.runtime.subscribe(shard: shard, subscriber) { outcome in
+            // On the node loop thread, before the first batch for this subscriber is published.
+            channel.eventLoop.execute {
+                let handler = loopBound.value
+                handler.outstanding.remove(requestID)
+                handler.subscribing -= 1
+                let body: ClientResponse.Body
+                switch outcome {
+                case .subscribed(let id, let logIndex):
+                    subscriber.feedID = id
+                    guard channel.isActive, !handler.closing else {
+                        feed.remove(id)
+                        subscriber.connectionClosed()
+                        return
+                    }
+                    handler.subscriptions[requestID] = subscriber
+                    body = .subscribed(Subscribed(logIndex: logIndex))
+                case .unknownShard:
+                    body = .notLeader(
+                        NotLeader(group: RaftGroupID(shard ?? 0), leaderNodeID: 0, leaderAddress: ""))
+                case .unavailable:
+                    body = .retryLater(RetryLater(reason: .shuttingDown))
+                }
+                Self.write(channel, ClientResponse(requestID: requestID, body: body))
+            }
+        }
+    }
+
+    func channelInactive(context channelContext: ChannelHandlerContext) {
+        closing = true
+        let feed = context.runtime.executionFeed
+        for subscriber in subscriptions.values {
+            subscriber.connectionClosed()
+            if let id = subscriber.feedID { feed.remove(id) }
+        }
+        subscriptions.removeAll()
+        channelContext.fireChannelInactive()
     }
 
     private func orderStatus(_ channelContext: ChannelHandlerContext, requestID: UInt64, _ query: OrderStatusQuery) {

@@ -21,6 +21,17 @@ public enum SubmissionOutcome: Sendable {
     case unavailable
 }
 
+/// What became of `NodeRuntime.subscribe`.
+public enum SubscribeOutcome: Sendable, Hashable {
+    /// Added to the feed with `id` (for `ExecutionFeed.remove`); reports follow for entries after
+    /// `logIndex`.
+    case subscribed(id: UInt64, logIndex: UInt64)
+    /// This node hosts no replica of the shard.
+    case unknownShard
+    /// The node is stopping or stopped.
+    case unavailable
+}
+
 /// Settings of the node loop.
 public struct NodeRuntimeOptions: Sendable, Hashable {
     /// Raft tick interval in milliseconds. Default: 10. Range: 1...1,000.
@@ -55,20 +66,26 @@ public struct NodeRuntimeOptions: Sendable, Hashable {
 /// persist / sync / apply pass, then the outbound messages and the outcomes.
 ///
 /// Everything else talks to it through thread-safe entry points: `submit` (from client
-/// connections), the transport's inbound queue (woken through `wake`), and `inspect` (run a closure
-/// on the loop thread, for status and tests). The loop blocks on fsync by design: it is its own
+/// connections), the transport's inbound queue (woken through `wake`), `inspect` (run a closure
+/// on the loop thread, for status and tests) and `subscribe` (the execution stream: after every
+/// pass the loop hands the events it applied to `executionFeed`, which writes to subscribers on
+/// their event loops and never makes the loop wait). The loop blocks on fsync by design: it is its own
 /// thread, never an event loop or the cooperative pool (CONVENTIONS 6, 7).
 public final class NodeRuntime: Sendable {
     public let nodeID: NodeID
     public let options: NodeRuntimeOptions
     private let transport: NodeTransport
     private let logger: Logger
+    private let metrics: NodeMetrics?
     private let wakeup = DispatchSemaphore(value: 0)
     /// Signalled once when the loop has exited.
     private let exited = DispatchSemaphore(value: 0)
     private let shared: NIOLockedValueBox<Shared>
     /// The host, owned by the loop thread once started (see `LoopOwned`).
     private let owned: LoopOwned
+    /// The execution stream of every shard replica of this node: each pass publishes the events of
+    /// the entries it applied (committed ones only, in log order); `subscribe` adds a listener.
+    public let executionFeed = ExecutionFeed()
 
     private struct Shared {
         var submissions: [Submission] = []
@@ -83,6 +100,15 @@ public final class NodeRuntime: Sendable {
         var shard: UInt32
         var command: Command
         var completion: @Sendable (SubmissionOutcome) -> Void
+        /// When `submit` was called (monotonic), for the commit-latency metric.
+        var submittedAt: UInt64 = 0
+    }
+
+    /// A command proposed by this node, waiting for its outcome.
+    struct Pending {
+        var shard: UInt32
+        var submittedAt: UInt64
+        var completion: @Sendable (SubmissionOutcome) -> Void
     }
 
     /// Holds the non-Sendable `ShardHost` and the loop's private state.
@@ -90,8 +116,9 @@ public final class NodeRuntime: Sendable {
     /// before it, only the thread calling `init` and `start`.
     private final class LoopOwned: @unchecked Sendable {
         let host: ShardHost
-        var pending: [CommandOrigin: @Sendable (SubmissionOutcome) -> Void] = [:]
+        var pending: [CommandOrigin: Pending] = [:]
         var nextConnection: UInt64 = 0
+        var publisher = ExecutionPublisher()
         init(host: ShardHost) { self.host = host }
     }
 
@@ -99,8 +126,11 @@ public final class NodeRuntime: Sendable {
     ///   - host: the shard replicas, already recovered; ownership passes to the loop thread.
     ///   - transport: started by the caller; the runtime sends through it and drains its inbound
     ///     queue. Create it with `onInbound: { runtime.wake() }` (or call `wake()` yourself).
+    ///   - metrics: where the loop records proposals and dropped commands, commit latency (submit to
+    ///     applied, on the leader), apply latency and the duration of each sync round.
     public init(
         host: ShardHost, transport: NodeTransport, options: NodeRuntimeOptions = NodeRuntimeOptions(),
+        metrics: NodeMetrics? = nil,
         logger: Logger = Logger(label: "exchange.node")
     ) throws(ShardReplicaError) {
         try options.validate()
@@ -108,6 +138,7 @@ public final class NodeRuntime: Sendable {
         self.options = options
         self.transport = transport
         self.logger = logger
+        self.metrics = metrics
         owned = LoopOwned(host: host)
         shared = NIOLockedValueBox(Shared())
     }
@@ -156,10 +187,12 @@ public final class NodeRuntime: Sendable {
     public func submit(
         shard: UInt32, _ command: Command, completion: @escaping @Sendable (SubmissionOutcome) -> Void
     ) {
+        let submittedAt = metrics == nil ? 0 : Self.monotonicNanoseconds()
         let accepted = shared.withLockedValue { state -> Bool in
             guard state.running, !state.stopRequested else { return false }
             guard state.submissions.count < options.submissionQueueMax else { return false }
-            state.submissions.append(Submission(shard: shard, command: command, completion: completion))
+            state.submissions.append(
+                Submission(shard: shard, command: command, completion: completion, submittedAt: submittedAt))
             return true
         }
         if accepted {
@@ -201,10 +234,34 @@ public final class NodeRuntime: Sendable {
         if queued { wakeup.signal() } else { completion(nil) }
     }
 
+    /// Adds `subscriber` to the execution feed between two passes, so that it gets exactly the
+    /// events of the entries applied after the index it is told. `completion` runs on the loop
+    /// thread (keep it short) before any report reaches the subscriber's event loop: anything it
+    /// schedules there with `execute` runs before the first `deliver`.
+    ///
+    /// - Parameter shard: the shard whose applied index starts the stream (a symbol filter's
+    ///   shard); nil: every shard here, and the answer's log index is 0 (log indices are per shard).
+    public func subscribe(
+        shard: UInt32?, _ subscriber: any ExecutionSubscriber,
+        completion: @escaping @Sendable (SubscribeOutcome) -> Void
+    ) {
+        let feed = executionFeed
+        inspect({ host -> SubscribeOutcome in
+            var logIndex: UInt64 = 0
+            if let shard {
+                guard let replica = host.replicas[shard] else { return .unknownShard }
+                logIndex = replica.appliedIndex
+            }
+            guard let id = feed.add(subscriber) else { return .unavailable }
+            return .subscribed(id: id, logIndex: logIndex)
+        }) { outcome in completion(outcome ?? .unavailable) }
+    }
+
     // MARK: The loop
 
     private func loop() {
         let host = owned.host
+        owned.publisher.seed(host)
         let tickNanoseconds = UInt64(options.tickMilliseconds) * 1_000_000
         var nextTick = Self.monotonicNanoseconds() + tickNanoseconds
         while true {
@@ -236,9 +293,13 @@ public final class NodeRuntime: Sendable {
             for submission in submissions {
                 owned.nextConnection &+= 1
                 let origin = CommandOrigin(connection: nodeID, requestID: owned.nextConnection)
-                switch host.submit(shard: submission.shard, submission.command, origin: origin) {
+                let result = host.submit(shard: submission.shard, submission.command, origin: origin)
+                if let result { metrics?.recordSubmit(shard: submission.shard, result) }
+                switch result {
                 case nil: submission.completion(.unknownShard)
-                case .queued: owned.pending[origin] = submission.completion
+                case .queued:
+                    owned.pending[origin] = Pending(
+                        shard: submission.shard, submittedAt: submission.submittedAt, completion: submission.completion)
                 case .notLeader(let hint): submission.completion(.notLeader(leaderHint: hint))
                 case .retryLater(let reason): submission.completion(.retryLater(reason))
                 }
@@ -254,15 +315,26 @@ public final class NodeRuntime: Sendable {
                 return
             }
             for (shard, message) in output.messages { _ = transport.send(message, group: shard) }
+            owned.publisher.publish(output, host: host, to: executionFeed)
+            let completedAt = Self.monotonicNanoseconds()
             for (_, applied) in output.applied {
-                if let origin = applied.origin, let completion = owned.pending.removeValue(forKey: origin) {
-                    completion(.applied(applied))
+                if let origin = applied.origin, let pending = owned.pending.removeValue(forKey: origin) {
+                    pending.completion(.applied(applied))
+                    if pending.submittedAt > 0, completedAt > pending.submittedAt {
+                        metrics?.observeCommit(
+                            shard: pending.shard, seconds: Double(completedAt - pending.submittedAt) / 1e9)
+                    }
                 }
             }
             for (_, dropped) in output.dropped {
-                if let completion = owned.pending.removeValue(forKey: dropped.origin) {
-                    completion(.notLeader(leaderHint: dropped.leaderHint))
+                if let pending = owned.pending.removeValue(forKey: dropped.origin) {
+                    pending.completion(.notLeader(leaderHint: dropped.leaderHint))
                 }
+            }
+            if let metrics {
+                metrics.record(output)
+                for seconds in output.syncSeconds { metrics.observeSync(seconds: seconds) }
+                for (shard, seconds) in output.applySeconds { metrics.observeApply(shard: shard, seconds: seconds) }
             }
             for (shard, error) in output.stopped {
                 logger.critical(
@@ -272,8 +344,9 @@ public final class NodeRuntime: Sendable {
     }
 
     private func finish(submissions: [Submission], failure: HostFailure?) {
+        executionFeed.finish()
         for submission in submissions { submission.completion(.unavailable) }
-        for completion in owned.pending.values { completion(.unavailable) }
+        for pending in owned.pending.values { pending.completion(.unavailable) }
         owned.pending.removeAll()
         let inspections = shared.withLockedValue { state -> [@Sendable (ShardHost) -> Void] in
             state.failure = failure

@@ -17,15 +17,21 @@ public struct ShardReplicaOptions: Sendable, Hashable {
     /// The leader puts the hash of its state after every such index into the log, and every replica
     /// compares it with its own. Default: 1,000. Range: 1...10^9.
     public var stateHashEveryEntries: UInt64
+    /// A leader that is not the highest-priority voter hands leadership back to a higher-priority
+    /// voter (the primary after a failover) once that voter has been caught up for this many
+    /// consecutive ticks: proof that it is healthy, and no flapping. Default: 100 (1 s at 10 ms
+    /// ticks). Range: 1...100,000.
+    public var handBackAfterTicks: Int
 
     public init(
         maxCommandsPerEntry: Int = 1_024, maxQueuedCommands: Int = 65_536, snapshotEveryEntries: UInt64 = 100_000,
-        stateHashEveryEntries: UInt64 = 1_000
+        stateHashEveryEntries: UInt64 = 1_000, handBackAfterTicks: Int = 100
     ) {
         self.maxCommandsPerEntry = maxCommandsPerEntry
         self.maxQueuedCommands = maxQueuedCommands
         self.snapshotEveryEntries = snapshotEveryEntries
         self.stateHashEveryEntries = stateHashEveryEntries
+        self.handBackAfterTicks = handBackAfterTicks
     }
 
     public func validate() throws(ShardReplicaError) {
@@ -36,6 +42,7 @@ public struct ShardReplicaOptions: Sendable, Hashable {
         try check((1...1_048_576).contains(maxQueuedCommands), "maxQueuedCommands", "1...1048576")
         try check((1...1_000_000_000).contains(snapshotEveryEntries), "snapshotEveryEntries", "1...10^9")
         try check((1...1_000_000_000).contains(stateHashEveryEntries), "stateHashEveryEntries", "1...10^9")
+        try check((1...100_000).contains(handBackAfterTicks), "handBackAfterTicks", "1...100000")
     }
 }
 
@@ -171,6 +178,12 @@ public final class ShardReplica {
     private let priorities: [NodeID: Int]
     /// Leadership transfers this replica started to give the lead back to a higher-priority replica.
     public private(set) var priorityTransfers = 0
+    /// A voter at most this many entries behind the leader's log counts as caught up for the hand-back
+    /// (under load the leader always has a few entries in flight; the transfer itself waits for the
+    /// target to have every entry before it hands over).
+    static let handBackLagEntriesMax: UInt64 = 64
+    /// Consecutive ticks a higher-priority voter has been caught up while this replica led.
+    private var handBackReadyTicks = 0
     /// Incremented per state-hash comparison made, for metrics and tests.
     public private(set) var stateHashChecks = 0
 
@@ -242,19 +255,32 @@ public final class ShardReplica {
     }
 
     /// A leader that is not the group's highest-priority voter hands leadership to the
-    /// highest-priority voter that is caught up (the primary back after a failover): Raft's
-    /// leader transfer, so no acknowledged command is lost and the gap is one round trip.
+    /// highest-priority voter that is caught up (the primary back after a failover), once it has been
+    /// so for `handBackAfterTicks` ticks: Raft's leader transfer, so no acknowledged command is lost
+    /// and the gap is about one round trip and an fsync.
     private func handBackLeadershipIfDue() {
         let status = raft.status
-        guard status.role == .leader, status.leadTransferee == 0, !priorities.isEmpty else { return }
-        let mine = priorities[status.id] ?? 0
-        let candidates = status.progress.filter { id, progress in
-            !progress.isLearner && (priorities[id] ?? 0) > mine && progress.recentActive
-                && progress.state == .replicate && progress.match == status.lastIndex
-        }
-        guard let target = candidates.keys.max(by: { (priorities[$0] ?? 0, $1) < (priorities[$1] ?? 0, $0) }) else {
+        guard status.role == .leader, status.leadTransferee == 0, !priorities.isEmpty else {
+            handBackReadyTicks = 0
             return
         }
+        let mine = priorities[status.id] ?? 0
+        let candidates = status.progress.filter { id, progress in
+            !progress.isLearner && (priorities[id] ?? 0) > mine && progress.state == .replicate
+                && progress.match + Self.handBackLagEntriesMax >= status.lastIndex
+        }
+        guard !candidates.isEmpty else {
+            handBackReadyTicks = 0
+            return
+        }
+        handBackReadyTicks += 1
+        guard handBackReadyTicks >= options.handBackAfterTicks else { return }
+        // Only to a voter heard from in this check-quorum round (an idle log leaves a dead voter "caught up").
+        guard
+            let target = candidates.filter({ $0.value.recentActive }).keys
+                .max(by: { (priorities[$0] ?? 0, $1) < (priorities[$1] ?? 0, $0) })
+        else { return }
+        handBackReadyTicks = 0
         if raft.transferLeadership(to: target) == nil { priorityTransfers += 1 }
     }
 

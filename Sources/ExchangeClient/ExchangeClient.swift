@@ -119,16 +119,20 @@ public final class ExchangeClient: Sendable {
         return result
     }
 
-    /// Subscribes to the execution reports of `symbol` at the leader of its shard, from now on.
+    /// Subscribes to the execution reports of `symbol` from now on, at the replica of its shard believed to lead
+    /// it (every replica serves the stream, leader or follower; a node without a replica of the shard answers
+    /// `NotLeader` and the next replica is tried). Reports come for the entries after
+    /// `ExecutionSubscription.startLogIndex`, in log order, each once, and only once committed.
     ///
     /// - Parameters:
     ///   - participant: only this participant's events; nil: `configuration.participant`, or every participant
     ///     when none is configured.
     ///   - bufferedReportsMax: reports buffered for a slow consumer; one more ends the stream with `overloaded`
     ///     (never unbounded). Range: 1...1_048_576. Default: 65_536.
-    /// - Important: the stream ends (with `connectionLost`) when the connection to that node closes, e.g. on a
-    ///   failover: subscribe again and drop reports already seen by `(logIndex, eventIndex)`. Reports do not
-    ///   follow a leader change by themselves.
+    /// - Important: the stream ends (with `connectionLost`) when the connection to that node closes, e.g. when the
+    ///   node stops, and with `protocolError(.slowConsumer)` when the node's backlog for it overflowed (the
+    ///   consumer read too slowly): subscribe again and drop reports already seen by `(logIndex, eventIndex)`.
+    ///   The stream does not move to another node by itself.
     public func subscribe(
         symbol: Symbol, participant: ParticipantID? = nil, bufferedReportsMax: Int = 65_536
     ) async throws(ExchangeClientError) -> ExecutionSubscription {

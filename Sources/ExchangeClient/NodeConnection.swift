@@ -323,8 +323,9 @@ final class NodeConnection: Sendable {
         continuation?.resume(returning: response)
     }
 
-    /// Makes the connection unusable: every request in flight and every waiting caller fails with `error`, except
-    /// `request` (if in flight), which fails with `requestError`. The caller closes the channel.
+    /// Makes the connection unusable: every request in flight, every subscription and every waiting caller fails
+    /// with `error`, except `request` (a request in flight, or the subscription it started: e.g. a slow consumer),
+    /// which fails with `requestError`. The caller closes the channel.
     func fail(_ error: ExchangeClientError, request: UInt64 = 0, with requestError: ExchangeClientError? = nil) {
         let (pending, waiters, channel, subscriptions) = state.withLockedValue { state in
             if state.failure == nil { state.failure = error }
@@ -339,7 +340,7 @@ final class NodeConnection: Sendable {
             state.slotsInUse = 0
             return (pending, waiters, state.channel, subscriptions)
         }
-        for stream in subscriptions.values { stream.finish(throwing: error) }
+        for (id, stream) in subscriptions { stream.finish(throwing: id == request ? (requestError ?? error) : error) }
         for (id, entry) in pending {
             entry.timeout?.cancel()
             entry.continuation?.resume(throwing: id == request ? (requestError ?? error) : error)

@@ -478,8 +478,12 @@ public enum ProtocolErrorCode: UInt16, Sendable, Hashable, CaseIterable {
     case tooManyOutstandingRequests = 100
     /// More subscriptions on the connection than the node allows.
     case tooManySubscriptions = 101
-    /// A request id reused while the first request with it is still outstanding.
+    /// A request id reused while the first request with it is still outstanding (or while the subscription it
+    /// started is active).
     case duplicateRequestID = 102
+    /// A subscription's reports piled up beyond the node's per-subscription backlog bound: the client does not
+    /// read fast enough. Subscribe again and drop reports already seen by `(logIndex, eventIndex)`.
+    case slowConsumer = 103
 
     /// The code for a frame that failed to decode.
     public init(_ code: WireError.Code) {

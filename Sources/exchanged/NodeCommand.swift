@@ -31,6 +31,9 @@ struct NodeCommand: AsyncParsableCommand {
     var data: String?
 
     func run() async throws {
+        // SIGTERM / SIGINT are caught from the first instruction: one that arrives during recovery or
+        // startup is acted on as soon as the node can stop cleanly.
+        let stopSignals = NodeStopSignals()
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         var logger = Logger(label: "exchange.node")
         logger[metadataKey: "node.id"] = "\(id)"
@@ -99,10 +102,16 @@ struct NodeCommand: AsyncParsableCommand {
             group: group, logger: logger, onInbound: { runtimeHolder.wake() })
         try await transport.start()
 
+        var shardReplicas: [UInt32: [NodeID]] = [:]
+        for replica in replicas {
+            shardReplicas[replica.shardID] = definition.shard(id: replica.shardID)?.replicas.map(\.node) ?? []
+        }
+        let metrics = NodeMetrics(nodeID: id, shardReplicas: shardReplicas, peers: Array(peers.keys))
         let host = ShardHost(nodeID: id, replicas: replicas)
         let runtime = try NodeRuntime(
             host: host, transport: transport,
-            options: NodeRuntimeOptions(tickMilliseconds: definition.timing.tickMilliseconds), logger: logger)
+            options: NodeRuntimeOptions(tickMilliseconds: definition.timing.tickMilliseconds), metrics: metrics,
+            logger: logger)
         runtimeHolder.set(runtime)
         runtime.start()
 
@@ -118,11 +127,6 @@ struct NodeCommand: AsyncParsableCommand {
         _ = try await clientServer.start()
 
         // /metrics, /status, /healthz; the status is refreshed from the loop every 100 ms.
-        var shardReplicas: [UInt32: [NodeID]] = [:]
-        for replica in replicas {
-            shardReplicas[replica.shardID] = definition.shard(id: replica.shardID)?.replicas.map(\.node) ?? []
-        }
-        let metrics = NodeMetrics(nodeID: id, shardReplicas: shardReplicas, peers: Array(peers.keys))
         let statusBox = NodeStatusBox()
         let statusServer = try StatusServer(
             configuration: StatusServerConfiguration(
@@ -169,7 +173,7 @@ struct NodeCommand: AsyncParsableCommand {
                 "raft": "\(node.raftAddress)", "client": "\(node.clientAddress)", "metrics": "\(node.metricsAddress)",
             ])
 
-        let reason = await Self.waitForStop(runtime: runtime)
+        let reason = await stopSignals.wait(runtime: runtime)
         logger.notice("stopping", metadata: ["reason": "\(reason)"])
         _ = try? notifier.stopping(status: "stopping: \(reason)")
         watchdog?.cancel()
@@ -182,28 +186,6 @@ struct NodeCommand: AsyncParsableCommand {
         if let failure = runtime.failure {
             logger.critical("exiting after a storage failure", metadata: ["error": "\(failure)"])
             throw ExitCode(70)
-        }
-    }
-
-    /// Returns on SIGTERM or SIGINT, or when the loop stopped on a storage failure.
-    static func waitForStop(runtime: NodeRuntime) async -> String {
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
-        let queue = DispatchQueue(label: "exchange.signals")
-        return await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
-            let once = ResumeOnce(continuation)
-            var sources: [any DispatchSourceSignal] = []
-            for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
-                let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-                source.setEventHandler { once.resume(name) }
-                source.resume()
-                sources.append(source)
-            }
-            let timer = DispatchSource.makeTimerSource(queue: queue)
-            timer.schedule(deadline: .now() + .milliseconds(200), repeating: .milliseconds(200))
-            timer.setEventHandler { if runtime.failure != nil { once.resume("storage failure") } }
-            timer.resume()
-            once.keepAlive(sources: sources, timer: timer)
         }
     }
 
@@ -223,28 +205,52 @@ final class RuntimeHolder: Sendable {
     func wake() { box.withLockedValue { $0 }?.wake() }
 }
 
-/// Resumes a continuation once and keeps the signal sources alive until then.
-final class ResumeOnce: @unchecked Sendable {
-    // @unchecked Sendable: every field is guarded by `lock`.
+/// SIGTERM and SIGINT, caught from the start of the process (dispatch signal sources; the default
+/// actions are ignored), and a storage failure of the loop: the reasons a node stops.
+final class NodeStopSignals: @unchecked Sendable {
+    // @unchecked Sendable: every mutable field is guarded by `lock`.
     private let lock = NIOLock()
+    private var reason: String?
     private var continuation: CheckedContinuation<String, Never>?
     private var sources: [any DispatchSourceSignal] = []
     private var timer: (any DispatchSourceTimer)?
+    private let queue = DispatchQueue(label: "exchange.signals")
 
-    init(_ continuation: CheckedContinuation<String, Never>) { self.continuation = continuation }
-
-    func keepAlive(sources: [any DispatchSourceSignal], timer: any DispatchSourceTimer) {
-        lock.withLock {
-            self.sources = sources
-            self.timer = timer
+    init() {
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler { [weak self] in self?.stop(name) }
+            source.resume()
+            sources.append(source)
         }
     }
 
-    func resume(_ reason: String) {
-        let pending: CheckedContinuation<String, Never>? = lock.withLock {
+    /// Returns the first stop reason: a signal (also one that came before this call), or a storage
+    /// failure of `runtime`'s loop.
+    func wait(runtime: NodeRuntime) async -> String {
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.schedule(deadline: .now() + .milliseconds(200), repeating: .milliseconds(200))
+        timer.setEventHandler { [weak self] in if runtime.failure != nil { self?.stop("storage failure") } }
+        timer.resume()
+        lock.withLock { self.timer = timer }
+        return await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
+            let already: String? = lock.withLock {
+                if let reason { return reason }
+                self.continuation = continuation
+                return nil
+            }
+            if let already { continuation.resume(returning: already) }
+        }
+    }
+
+    private func stop(_ why: String) {
+        let waiting: CheckedContinuation<String, Never>? = lock.withLock {
+            if reason == nil { reason = why }
             defer { continuation = nil }
             return continuation
         }
-        pending?.resume(returning: reason)
+        waiting?.resume(returning: why)
     }
 }

@@ -113,7 +113,7 @@ import Testing
             ])
         #expect(CommandCodec.Tag.allCases.map(\.rawValue) == Array(1...8))
         #expect(WireError.Code.allCases.map(\.rawValue) == Array(1...16))
-        #expect(ProtocolErrorCode.allCases.map(\.rawValue) == Array(1...16) + [100, 101, 102])
+        #expect(ProtocolErrorCode.allCases.map(\.rawValue) == Array(1...16) + [100, 101, 102, 103])
         #expect(Wire.version == 1)
         // Per-kind lengths as docs/PROTOCOL.md states them.
         var g = SeededGenerator(seed: 1)
