@@ -16,6 +16,8 @@ let package = Package(
         .executable(name: "exchange-bench", targets: ["exchange-bench"]),
         .executable(name: "exchange-sim", targets: ["exchange-sim"]),
         .executable(name: "exchanged", targets: ["exchanged"]),
+        .executable(name: "exchangectl", targets: ["exchangectl"]),
+        .executable(name: "exchange-load", targets: ["exchange-load"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -70,10 +72,54 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "LoadGenerator",
+            dependencies: [
+                "ExchangeClient", "ClusterConfig", "ExchangeCore", "Matching", "Wire", "Workloads",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "exchange-load",
+            dependencies: [
+                "LoadGenerator", "ClusterConfig", "ExchangeClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "ExchangeOps",
+            dependencies: [
+                "Cluster", "ClusterConfig", "ExchangeClient", "ExchangeCore", "Matching", "Wire", "Raft",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "exchangectl",
+            dependencies: [
+                "ExchangeOps", "ClusterConfig", "Cluster", "ExchangeClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "DevCluster",
+            dependencies: [
+                "ExchangeOps", "Cluster", "ClusterConfig", "ExchangeCore", "Raft",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "exchanged",
             dependencies: [
                 "Cluster", "ClusterConfig", "Systemd", "Storage", "Matching", "ExchangeCore", "Raft",
+                "DevCluster", "LoadGenerator", "ExchangeOps", "ExchangeClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -100,8 +146,10 @@ let package = Package(
             name: "exchange-bench",
             dependencies: [
                 "Matching", "ExchangeCore", "Workloads", "Raft", "Storage",
+                "DevCluster", "LoadGenerator", "ExchangeClient", "ClusterConfig", "ExchangeOps",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -137,6 +185,30 @@ let package = Package(
                 "ExchangeClient", "Wire", "ExchangeCore", "Matching", "ClusterConfig",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+        .testTarget(
+            name: "LoadGeneratorTests",
+            dependencies: [
+                "LoadGenerator", "ExchangeClient", "ClusterConfig", "Wire", "ExchangeCore", "Matching", "Workloads",
+                "ExchangeOps", "Cluster", "Storage", "Raft",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+        .testTarget(
+            name: "ExchangeOpsTests",
+            dependencies: [
+                "ExchangeOps", "Cluster", "ClusterConfig", "ExchangeClient", "ExchangeCore", "Matching", "Wire", "Raft",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+        .testTarget(
+            name: "DevClusterTests",
+            dependencies: [
+                "DevCluster", "ExchangeOps", "LoadGenerator", "ExchangeClient", "Cluster", "ClusterConfig",
+                "ExchangeCore", "Matching", "Wire", "Raft", "exchanged", "exchangectl", "exchange-load",
             ],
             swiftSettings: strict),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Matching", "Raft", "ExchangeCore"], swiftSettings: strict),

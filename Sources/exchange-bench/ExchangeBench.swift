@@ -4,15 +4,18 @@ import ArgumentParser
 ///
 /// Every workload prints a readable table, and with `--json` one JSON object on its last line
 /// whose keys are fixed by WORKLOADS.md. Progress goes to standard error.
-struct ExchangeBench: ParsableCommand {
+@main
+struct ExchangeBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "exchange-bench",
         abstract: "Runs the benchmark workloads of docs/PERFORMANCE.md.",
         discussion: """
             Implemented: w1 (matching), raft (consensus core), storage (write-ahead log on the real disk, \
-            with W5), w5 (recovery). The other workloads of WORKLOADS.md (w2, w3, w4) will be \
-            subcommands of this tool.
+            with W5), w2 (one replicated shard of real processes), w3 (failover drill), w5 (recovery). \
+            W4 (post-trade) comes with the post-trade pipeline.
             """,
-        subcommands: [W1Command.self, RaftCommand.self, StorageCommand.self, W5Command.self]
+        subcommands: [
+            W1Command.self, RaftCommand.self, StorageCommand.self, W2Command.self, W3Command.self, W5Command.self,
+        ]
     )
 }

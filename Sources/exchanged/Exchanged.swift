@@ -6,6 +6,7 @@ struct Exchanged: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "exchanged",
         abstract: "The exchange daemon.",
-        discussion: "`node` runs one cluster node. `dev` (the whole local cluster) and the workers come next.",
-        subcommands: [NodeCommand.self])
+        discussion:
+            "`node` runs one cluster node; `dev` runs the whole cluster locally with trading bots. The workers come next.",
+        subcommands: [NodeCommand.self, DevCommand.self, DevChildCommand.self])
 }

@@ -1,2 +1,0 @@
-// Entry point: `exchange-bench <workload> [options] [--json]`. See ExchangeBench.swift.
-ExchangeBench.main()
