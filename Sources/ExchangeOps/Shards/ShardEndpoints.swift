@@ -1,3 +1,4 @@
+public import Cluster
 public import Raft
 
 #if canImport(FoundationEssentials)
@@ -7,32 +8,8 @@ public import Raft
 #endif
 
 /// A replica's answer to `GET /shards/{S}/state`: its state hash at its applied index, and recent state-hash
-/// checkpoints at fixed indices (all replicas must agree at equal indices).
-public struct ShardState: Sendable, Hashable, Codable {
-    public struct Checkpoint: Sendable, Hashable, Codable {
-        public var index: UInt64
-        /// 16 lowercase hex digits.
-        public var hash: String
-
-        public init(index: UInt64, hash: String) {
-            self.index = index
-            self.hash = hash
-        }
-    }
-
-    public var shardID: UInt32
-    public var appliedIndex: UInt64
-    /// 16 lowercase hex digits.
-    public var stateHash: String
-    public var checkpoints: [Checkpoint]
-
-    public init(shardID: UInt32, appliedIndex: UInt64, stateHash: String, checkpoints: [Checkpoint]) {
-        self.shardID = shardID
-        self.appliedIndex = appliedIndex
-        self.stateHash = stateHash
-        self.checkpoints = checkpoints
-    }
-}
+/// checkpoints at fixed indices (all replicas must agree at equal indices). The node's own type.
+public typealias ShardState = ShardStateReport
 
 /// One line of `GET /shards/{S}/audit`: an applied client command, or a snapshot marker.
 public struct AuditEntry: Sendable, Hashable, Codable, CustomStringConvertible {
