@@ -30,22 +30,19 @@ func dialHost(_ address: NetworkAddress) -> String {
 /// Fetches `/status` from every node of `definition` concurrently; a node that does not answer is recorded with
 /// its error. Never throws.
 public func fetchClusterStatus(_ definition: ClusterDefinition, timeout: Duration) async -> ClusterStatusReport {
-    let results = await withTaskGroup(of: (Int, Result<NodeStatus, OpsError>).self) { group in
+    // The child tasks return plain values (no typed throws inside the group's closures: a release build
+    // of Swift 6.3 trapped in the collection loop when they did).
+    let answers = await withTaskGroup(of: NodeAnswer.self) { group in
         for (position, node) in definition.nodes.enumerated() {
             let host = dialHost(node.metricsAddress)
             let port = Int(node.metricsAddress.port)
-            group.addTask {
-                do throws(OpsError) {
-                    return (position, .success(try await fetchNodeStatus(host: host, port: port, timeout: timeout)))
-                } catch {
-                    return (position, .failure(error))
-                }
-            }
+            group.addTask { await NodeAnswer.fetch(position: position, host: host, port: port, timeout: timeout) }
         }
-        var results = [Result<NodeStatus, OpsError>?](repeating: nil, count: definition.nodes.count)
-        for await (position, result) in group { results[position] = result }
-        return results
+        var answers: [Int: Result<NodeStatus, OpsError>] = [:]
+        for await answer in group { answers[answer.position] = answer.result }
+        return answers
     }
+    let results = definition.nodes.indices.map { answers[$0] }
     let nodes = zip(definition.nodes, results).map { node, result in
         switch result! {
         case .success(let status):
@@ -57,6 +54,20 @@ public func fetchClusterStatus(_ definition: ClusterDefinition, timeout: Duratio
         }
     }
     return ClusterStatusReport(definition: definition, nodes: nodes)
+}
+
+/// One node's `/status` answer, or why there is none.
+struct NodeAnswer: Sendable {
+    var position: Int
+    var result: Result<NodeStatus, OpsError>
+
+    static func fetch(position: Int, host: String, port: Int, timeout: Duration) async -> NodeAnswer {
+        do {
+            return NodeAnswer(position: position, result: .success(try await fetchNodeStatus(host: host, port: port, timeout: timeout)))
+        } catch {
+            return NodeAnswer(position: position, result: .failure(error))
+        }
+    }
 }
 
 /// What every node of a cluster reported, with the leadership of every shard derived from it.

@@ -79,29 +79,22 @@ extension Verifier {
     {
         let nodes = shard.replicas.compactMap { definition.node(id: $0.node) }
         let shardID = shard.id
-        let fetched = await withTaskGroup(of: (Int, Result<ReplicaAudit, OpsError>).self) { group in
+        // Plain values out of the child tasks (see `fetchClusterStatus`: typed throws inside a task group's
+        // closures trapped in a release build).
+        let answers = await withTaskGroup(of: ReplicaAnswer.self) { group in
             for (position, node) in nodes.enumerated() {
                 let host = dialHost(node.metricsAddress)
                 let port = Int(node.metricsAddress.port)
                 let nodeID = node.id
                 group.addTask {
-                    do throws(OpsError) {
-                        let state = try await ShardEndpoints.fetchState(
-                            host: host, port: port, shard: shardID, timeout: fetchTimeout)
-                        let audit = try await ShardEndpoints.fetchAudit(
-                            host: host, port: port, shard: shardID, timeout: fetchTimeout)
-                        let replica = ReplicaAudit(
-                            shardID: shardID, nodeID: nodeID, state: state, records: audit.records)
-                        return (position, .success(replica))
-                    } catch {
-                        return (position, .failure(error))
-                    }
+                    await ReplicaAnswer.fetch(position: position, host: host, port: port, shard: shardID, node: nodeID)
                 }
             }
-            var results = [Result<ReplicaAudit, OpsError>?](repeating: nil, count: nodes.count)
-            for await (position, result) in group { results[position] = result }
-            return results
+            var answers: [Int: Result<ReplicaAudit, OpsError>] = [:]
+            for await answer in group { answers[answer.position] = answer.result }
+            return answers
         }
+        let fetched = nodes.indices.map { answers[$0] }
         var replicas: [ReplicaAudit] = []
         var failures: [VerifyReport.Violation] = []
         for (node, result) in zip(nodes, fetched) {
@@ -113,5 +106,24 @@ extension Verifier {
             }
         }
         return (replicas, failures)
+    }
+}
+
+/// One replica's state and audit trail, or why they could not be fetched.
+struct ReplicaAnswer: Sendable {
+    var position: Int
+    var result: Result<ReplicaAudit, OpsError>
+
+    static func fetch(position: Int, host: String, port: Int, shard: UInt32, node: NodeID) async -> ReplicaAnswer {
+        do {
+            let state = try await ShardEndpoints.fetchState(
+                host: host, port: port, shard: shard, timeout: Verifier.fetchTimeout)
+            let audit = try await ShardEndpoints.fetchAudit(
+                host: host, port: port, shard: shard, timeout: Verifier.fetchTimeout)
+            let replica = ReplicaAudit(shardID: shard, nodeID: node, state: state, records: audit.records)
+            return ReplicaAnswer(position: position, result: .success(replica))
+        } catch {
+            return ReplicaAnswer(position: position, result: .failure(error))
+        }
     }
 }
