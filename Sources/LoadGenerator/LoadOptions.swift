@@ -44,8 +44,14 @@ public struct LoadOptions: Sendable {
     /// Default: 10 s. Range: 0...10 min.
     public var drainTimeout: Duration = .seconds(10)
     /// Open loop only: most commands in flight; a command due while this many are in flight is not started and
-    /// counts as failed with code `overloaded`. Default: 65,536. Range: 1...1,048,576.
-    public var openLoopInFlightMax: Int = 65_536
+    /// counts as failed with code `overloaded` (load shedding at the source). Default: 2,048, a few times what the
+    /// bots' connections carry at once (64 requests each). Range: 1...1,048,576.
+    ///
+    /// Why not more: commands beyond what the connections carry queue inside the client library, and a queue
+    /// deeper than the request timeout turns into timeouts and retries that crowd out the useful work: with
+    /// 65,536 the generator collapsed to almost no acknowledgements at 50-75 % of the closed-loop maximum while
+    /// the exchange sat idle (docs/PERFORMANCE.md, W2).
+    public var openLoopInFlightMax: Int = 2_048
     /// Resting orders each bot aims to keep (cancels become new limits below it; marketable orders are sized to
     /// hold it). Default: nil = max(8, 1,000 / participants), W1a's 1,000 resting orders spread over the bots.
     /// Range: nil or 1...1,000,000.

@@ -31,13 +31,16 @@ struct BenchCluster {
 
     func stop() async { await cluster.stopAll(timeout: .seconds(10)) }
 
-    /// The node leading shard 1 now, by its own `/status`.
+    /// The node leading shard 1 now: of the nodes whose own `/status` says leader, the one in the
+    /// highest term (a status is up to 100 ms old, so a deposed leader may still claim it).
     func leader() async -> NodeID? {
         let statuses = await cluster.fetchStatuses()
+        var best: (node: NodeID, term: UInt64)?
         for (node, status) in statuses {
-            if status.shards.contains(where: { $0.shardID == 1 && $0.role == .leader }) { return node }
+            guard let shard = status.shards.first(where: { $0.shardID == 1 && $0.role == .leader }) else { continue }
+            if best == nil || shard.term > best!.term { best = (node, shard.term) }
         }
-        return nil
+        return best?.node
     }
 
     /// Waits until the primary (node 1) leads shard 1 again and every replica has caught up (within 100
