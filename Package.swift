@@ -40,6 +40,24 @@ let package = Package(
         .target(name: "Simulation", dependencies: ["Raft", "Storage"], swiftSettings: strict),
         .target(name: "CCRC32C"),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .target(
+            name: "Kafka",
+            dependencies: [
+                "CRdKafka", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "Postgres",
+            dependencies: [
+                "CLibPQ", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .target(name: "Systemd", dependencies: ["CSystemd"], swiftSettings: strict),
         .target(name: "Storage", dependencies: ["Raft", "CCRC32C"], swiftSettings: strict),
         .target(
@@ -211,6 +229,8 @@ let package = Package(
                 "ExchangeCore", "Matching", "Wire", "Raft", "exchanged", "exchangectl", "exchange-load",
             ],
             swiftSettings: strict),
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka"], swiftSettings: strict),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres"], swiftSettings: strict),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Matching", "Raft", "ExchangeCore"], swiftSettings: strict),
         .testTarget(name: "ExchangeCoreTests", dependencies: ["ExchangeCore"], swiftSettings: strict),
         .testTarget(
