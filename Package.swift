@@ -58,6 +58,15 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "PostTrade",
+            dependencies: [
+                "Kafka", "Postgres", "ExchangeCore", "Matching", "Wire",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .target(name: "Systemd", dependencies: ["CSystemd"], swiftSettings: strict),
         .target(name: "Storage", dependencies: ["Raft", "CCRC32C"], swiftSettings: strict),
         .target(
@@ -120,7 +129,7 @@ let package = Package(
         .executableTarget(
             name: "exchangectl",
             dependencies: [
-                "ExchangeOps", "ClusterConfig", "Cluster", "ExchangeClient",
+                "ExchangeOps", "PostTrade", "Postgres", "ClusterConfig", "Cluster", "ExchangeClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -137,7 +146,7 @@ let package = Package(
             name: "exchanged",
             dependencies: [
                 "Cluster", "ClusterConfig", "Systemd", "Storage", "Matching", "ExchangeCore", "Raft",
-                "DevCluster", "LoadGenerator", "ExchangeOps", "ExchangeClient",
+                "DevCluster", "LoadGenerator", "ExchangeOps", "ExchangeClient", "PostTrade", "Kafka", "Postgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -165,6 +174,7 @@ let package = Package(
             dependencies: [
                 "Matching", "ExchangeCore", "Workloads", "Raft", "Storage",
                 "DevCluster", "LoadGenerator", "ExchangeClient", "ClusterConfig", "ExchangeOps",
+                "PostTrade", "Kafka", "Postgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -231,6 +241,10 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"], swiftSettings: strict),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres"], swiftSettings: strict),
+        .testTarget(
+            name: "PostTradeTests",
+            dependencies: ["PostTrade", "Kafka", "Postgres", "Matching", "ExchangeCore"],
+            swiftSettings: strict),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Matching", "Raft", "ExchangeCore"], swiftSettings: strict),
         .testTarget(name: "ExchangeCoreTests", dependencies: ["ExchangeCore"], swiftSettings: strict),
         .testTarget(

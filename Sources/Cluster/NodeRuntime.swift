@@ -5,6 +5,7 @@ public import Logging
 public import Matching
 import NIOConcurrencyHelpers
 public import Raft
+public import Wire
 
 /// What became of a command handed to `NodeRuntime.submit`.
 public enum SubmissionOutcome: Sendable {
@@ -77,6 +78,7 @@ public final class NodeRuntime: Sendable {
     private let transport: NodeTransport
     private let logger: Logger
     private let metrics: NodeMetrics?
+    private let outboxSink: (any OutboxSink)?
     private let wakeup = DispatchSemaphore(value: 0)
     /// Signalled once when the loop has exited.
     private let exited = DispatchSemaphore(value: 0)
@@ -119,6 +121,8 @@ public final class NodeRuntime: Sendable {
         var pending: [CommandOrigin: Pending] = [:]
         var nextConnection: UInt64 = 0
         var publisher = ExecutionPublisher()
+        /// Shards whose outbox this node hands to the sink: the term and outbox generation it leads with.
+        var outboxLeading: [UInt32: (term: UInt64, resets: Int)] = [:]
         init(host: ShardHost) { self.host = host }
     }
 
@@ -130,10 +134,11 @@ public final class NodeRuntime: Sendable {
     ///     applied, on the leader), apply latency and the duration of each sync round.
     public init(
         host: ShardHost, transport: NodeTransport, options: NodeRuntimeOptions = NodeRuntimeOptions(),
-        metrics: NodeMetrics? = nil,
+        metrics: NodeMetrics? = nil, outboxSink: (any OutboxSink)? = nil,
         logger: Logger = Logger(label: "exchange.node")
     ) throws(ShardReplicaError) {
         try options.validate()
+        self.outboxSink = outboxSink
         nodeID = host.nodeID
         self.options = options
         self.transport = transport
@@ -259,6 +264,30 @@ public final class NodeRuntime: Sendable {
 
     // MARK: The loop
 
+    /// Hands the outbox of every shard this node leads to the sink, and records the sink's progress.
+    private func serviceOutbox(host: ShardHost, sink: any OutboxSink) {
+        for (shard, replica) in host.replicas where replica.options.keepsOutbox {
+            let fresh = replica.takeNewOutboxEntries()
+            let status = replica.status
+            guard status.role == .leader, replica.stopped == nil else {
+                if owned.outboxLeading.removeValue(forKey: shard) != nil { sink.resign(shard: shard) }
+                continue
+            }
+            if let leading = owned.outboxLeading[shard], leading.term == status.term,
+                leading.resets == replica.outboxResetCount
+            {
+                if !fresh.isEmpty { sink.append(shard: shard, term: status.term, entries: fresh) }
+            } else {
+                replica.resetOutboxMarks()
+                sink.lead(shard: shard, term: status.term, entries: Array(replica.outbox.entries))
+                owned.outboxLeading[shard] = (status.term, replica.outboxResetCount)
+            }
+            if let delivered = sink.deliveredThrough(shard: shard, term: status.term) {
+                replica.recordPublished(through: delivered)
+            }
+        }
+    }
+
     private func loop() {
         let host = owned.host
         owned.publisher.seed(host)
@@ -316,6 +345,7 @@ public final class NodeRuntime: Sendable {
             }
             for (shard, message) in output.messages { _ = transport.send(message, group: shard) }
             owned.publisher.publish(output, host: host, to: executionFeed)
+            if let outboxSink { serviceOutbox(host: host, sink: outboxSink) }
             let completedAt = Self.monotonicNanoseconds()
             for (_, applied) in output.applied {
                 if let origin = applied.origin, let pending = owned.pending.removeValue(forKey: origin) {

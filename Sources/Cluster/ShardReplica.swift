@@ -2,7 +2,7 @@ public import ExchangeCore
 public import Matching
 public import Raft
 public import Storage
-import Wire
+public import Wire
 
 /// Settings of one shard replica's apply loop.
 public struct ShardReplicaOptions: Sendable, Hashable {
@@ -22,11 +22,16 @@ public struct ShardReplicaOptions: Sendable, Hashable {
     /// consecutive ticks: proof that it is healthy, and no flapping. Default: 100 (1 s at 10 ms
     /// ticks). Range: 1...100,000.
     public var handBackAfterTicks: Int
+    /// Keep the shard's outbox (`ShardOutbox`): every committed event stays in the replicated state (and the
+    /// snapshots) until the leader records that the publisher got it to Kafka. Must be the same on every
+    /// replica of a shard (a cluster setting). Default: false (no post-trade pipeline).
+    public var keepsOutbox: Bool
 
     public init(
         maxCommandsPerEntry: Int = 1_024, maxQueuedCommands: Int = 65_536, snapshotEveryEntries: UInt64 = 100_000,
-        stateHashEveryEntries: UInt64 = 1_000, handBackAfterTicks: Int = 100
+        stateHashEveryEntries: UInt64 = 1_000, handBackAfterTicks: Int = 100, keepsOutbox: Bool = false
     ) {
+        self.keepsOutbox = keepsOutbox
         self.maxCommandsPerEntry = maxCommandsPerEntry
         self.maxQueuedCommands = maxQueuedCommands
         self.snapshotEveryEntries = snapshotEveryEntries
@@ -186,6 +191,13 @@ public final class ShardReplica {
     private var handBackReadyTicks = 0
     /// Incremented per state-hash comparison made, for metrics and tests.
     public private(set) var stateHashChecks = 0
+    /// Committed events not yet recorded as published (only with `options.keepsOutbox`).
+    public private(set) var outbox = ShardOutbox()
+    /// Outbox entries appended since the last `takeNewOutboxEntries()`, for the publisher.
+    private var newOutboxEntries: [OutboxEntry] = []
+    /// Leader: the publisher's delivery progress to record in the log, and the last mark proposed.
+    private var outboxMarkWanted: UInt64 = 0
+    private var outboxMarkProposed: UInt64 = 0
 
     /// Opens the replica's storage (recovering it) and restores Raft and the engine from it.
     public static func open(
@@ -201,10 +213,9 @@ public final class ShardReplica {
             throw ShardReplicaError(.storage, "recovery refused", walError: error)
         }
         let engine: MatchingEngine
+        var outbox = ShardOutbox()
         if let snapshot = opened.state.snapshot {
-            do { engine = try MatchingEngine(snapshot: snapshot.data) } catch {
-                throw ShardReplicaError(.badSnapshot, "\(error)", logIndex: snapshot.metadata.index)
-            }
+            (engine, outbox) = try restore(snapshot)
         } else {
             do { engine = try MatchingEngine(configuration: engineConfiguration) } catch {
                 throw ShardReplicaError(.invalidOptions, "\(error)")
@@ -222,7 +233,18 @@ public final class ShardReplica {
             shardID: shardID, options: options, raft: raft, storage: opened.storage, engine: engine,
             engineConfiguration: engineConfiguration, appliedIndex: snapshotIndex,
             priorities: raftConfiguration.electionPriorities, audit: audit)
+        replica.outbox = outbox
         return (replica, opened.report)
+    }
+
+    /// The engine and the outbox of a snapshot (`ShardSnapshot`; a bare engine snapshot has an empty outbox).
+    static func restore(_ snapshot: Snapshot) throws(ShardReplicaError) -> (MatchingEngine, ShardOutbox) {
+        do {
+            let decoded = try ShardSnapshot(decoding: snapshot.data)
+            return (try MatchingEngine(snapshot: decoded.engine), decoded.outbox)
+        } catch {
+            throw ShardReplicaError(.badSnapshot, "\(error)", logIndex: snapshot.metadata.index)
+        }
     }
 
     private init(
@@ -311,15 +333,18 @@ public final class ShardReplica {
             return queued.map { DroppedCommand(origin: $0.origin, leaderHint: hint) }
         }
         var dropped: [DroppedCommand] = []
-        while !queued.isEmpty || pendingCheck != nil {
+        while !queued.isEmpty || pendingCheck != nil || outboxMarkDue {
             let count = min(queued.count, options.maxCommandsPerEntry)
             let batch = queued.prefix(count)
             let timestamp = max(now, lastProposedTimestamp, engine.lastTimestamp ?? .zero)
-            let entry = ShardEntry(timestamp: timestamp, commands: batch.map(\.command), stateHash: pendingCheck)
+            let mark = outboxMarkDue ? outboxMarkWanted : nil
+            let entry = ShardEntry(
+                timestamp: timestamp, commands: batch.map(\.command), stateHash: pendingCheck, publishedThrough: mark)
             switch raft.propose(entry.encoded()) {
             case .accepted(let index, let term):
                 lastProposedTimestamp = timestamp
                 pendingCheck = nil
+                if let mark { outboxMarkProposed = mark }
                 if count > 0 { inflight[index] = (term, batch.map(\.origin)) }
                 queued.removeFirst(count)
             case .refused(let refusal):
@@ -365,10 +390,13 @@ public final class ShardReplica {
         output.messages = ready.messages
         if let snapshot = ready.snapshot {
             do {
-                engine = try MatchingEngine(snapshot: snapshot.data)
+                (engine, outbox) = try Self.restore(snapshot)
             } catch {
-                return stop(ShardReplicaError(.badSnapshot, "\(error)", logIndex: snapshot.metadata.index), &output)
+                return stop(error, &output)
             }
+            // The publisher must start over from the installed outbox.
+            newOutboxEntries.removeAll()
+            outboxResetCount += 1
             appliedIndex = snapshot.metadata.index
             lastSnapshotIndex = snapshot.metadata.index
             audit.record(.snapshotMarker(at: snapshot.metadata.index))
@@ -413,6 +441,7 @@ public final class ShardReplica {
                 return ShardReplicaError(.undecodableEntry, "\(error)", logIndex: entry.index)
             }
             var events: [Event] = []
+            var entryEvents: [Event] = []
             let recording = audit.wants(entry.index)
             for (position, original) in shardEntry.commands.enumerated() {
                 let sequence = entry.index << 16 | UInt64(position)
@@ -428,7 +457,14 @@ public final class ShardReplica {
                     position: position, sequence: sequence, timestamp: shardEntry.timestamp, command: command,
                     events: events)
                 if recording, let record = AuditRecord(applied: applied) { audit.record(record) }
+                if options.keepsOutbox { entryEvents += events }
                 output.applied.append(applied)
+            }
+            if options.keepsOutbox {
+                if let kept = outbox.append(logIndex: entry.index, timestamp: shardEntry.timestamp, events: entryEvents) {
+                    newOutboxEntries.append(kept)
+                }
+                if let mark = shardEntry.publishedThrough { outbox.markPublished(through: mark) }
             }
             if let check = shardEntry.stateHash {
                 if let own = checkpoints.removeValue(forKey: check.index) {
@@ -456,7 +492,9 @@ public final class ShardReplica {
     }
 
     private func takeSnapshot() -> ShardReplicaError? {
-        raft.compact(upTo: appliedIndex, snapshotData: engine.snapshot())
+        let data = options.keepsOutbox
+            ? ShardSnapshot(engine: engine.snapshot(), outbox: outbox).encoded() : engine.snapshot()
+        raft.compact(upTo: appliedIndex, snapshotData: data)
         guard let snapshot = raft.latestSnapshot, snapshot.metadata.index == appliedIndex else { return nil }
         // The trail must hold every record the snapshot covers before the log entries go.
         do { try audit.sync() } catch {
@@ -467,6 +505,36 @@ public final class ShardReplica {
         }
         lastSnapshotIndex = appliedIndex
         return nil
+    }
+
+    // MARK: Outbox
+
+    /// Incremented whenever the outbox was replaced wholesale (a snapshot installed): the publisher must
+    /// take `outbox.entries` again instead of continuing with new entries.
+    public private(set) var outboxResetCount = 0
+
+    /// Outbox entries applied since the last call, oldest first.
+    public func takeNewOutboxEntries() -> [OutboxEntry] {
+        defer { newOutboxEntries.removeAll(keepingCapacity: true) }
+        return newOutboxEntries
+    }
+
+    /// Leader: the publisher has every published event through `index` in Kafka; the next proposal records
+    /// it in the log (at most one mark per proposal round; marks never go backwards).
+    public func recordPublished(through index: UInt64) {
+        guard options.keepsOutbox, index > outboxMarkWanted else { return }
+        outboxMarkWanted = min(index, appliedIndex)
+    }
+
+    /// A new leadership: forget marks proposed in an earlier term (their entries may have been lost).
+    public func resetOutboxMarks() {
+        outboxMarkProposed = outbox.publishedThrough
+        outboxMarkWanted = max(outboxMarkWanted, outbox.publishedThrough)
+    }
+
+    private var outboxMarkDue: Bool {
+        options.keepsOutbox && raft.status.role == .leader && outboxMarkWanted > outboxMarkProposed
+            && outboxMarkWanted > outbox.publishedThrough
     }
 
     /// Applies a command to the engine behind Raft's back, so that this replica diverges. Tests only.

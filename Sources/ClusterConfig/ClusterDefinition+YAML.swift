@@ -7,7 +7,7 @@ extension ClusterDefinition {
     /// Top-level keys, in the order they are checked.
     static let topLevelKeys = [
         "version", "cluster", "dataDirectory", "nodes", "shards", "instruments", "timing", "raft", "batching",
-        "durability", "snapshots", "stateHash", "replication", "dr", "transport",
+        "durability", "snapshots", "stateHash", "replication", "dr", "transport", "postTrade",
     ]
 
     /// Largest file `load(path:)` reads.
@@ -224,11 +224,24 @@ extension ClusterDefinition {
                 "reconnectBackoffMaximumMilliseconds", Limits.transportMilliseconds,
                 default: transport.reconnectBackoffMaximumMilliseconds)
         }
-        return ClusterDefinition(
+        var postTrade = PostTradeSettings()
+        if let node = top.optional("postTrade") {
+            let fields = try reader.mapping(
+                node, "postTrade", keys: ["outbox", "kafkaBootstrap", "topicPartitions", "topicReplicationFactor"])
+            postTrade.outbox = try fields.bool("outbox", default: false)
+            if let bootstrap = fields.optional("kafkaBootstrap") {
+                postTrade.kafkaBootstrap = try reader.string(bootstrap, "postTrade.kafkaBootstrap")
+            }
+            postTrade.topicPartitions = try fields.integer("topicPartitions", 1...1_024, default: 4)
+            postTrade.topicReplicationFactor = try fields.integer("topicReplicationFactor", 1...16, default: 3)
+        }
+        var definition = ClusterDefinition(
             cluster: cluster, nodes: nodes, shards: shards, instruments: instruments, durability: durability,
             replication: ReplicationSettings(mode: mode), dataDirectory: dataDirectory, timing: timing, raft: raft,
             batching: batching, snapshots: snapshots, stateHash: stateHash, dr: dr, transport: transport,
             version: version)
+        definition.postTrade = postTrade
+        return definition
     }
 
     static func readNode(_ node: Node, _ path: String, _ reader: YAMLReader) throws(ClusterConfigError)

@@ -50,6 +50,8 @@ public struct ClusterDefinition: Sendable, Hashable {
     public var dr: DisasterRecoverySettings?
     /// Default: see `TransportSettings`.
     public var transport: TransportSettings
+    /// Default: see `PostTradeSettings` (off).
+    public var postTrade = PostTradeSettings()
 
     public init(
         cluster: String, nodes: [NodeDefinition], shards: [ShardDefinition], instruments: [InstrumentRules],

@@ -133,3 +133,20 @@ public struct TransportSettings: Sendable, Hashable {
 
     public init() {}
 }
+
+/// The post-trade pipeline's hook in the shards. YAML section `postTrade` (optional; absent = off).
+public struct PostTradeSettings: Sendable, Hashable {
+    /// Every shard keeps an outbox of its committed events (part of the replicated state and the snapshots)
+    /// until the leader's publisher records them as delivered to Kafka. Must not change while a cluster has
+    /// data (replicas would disagree on their snapshots). Default: false.
+    public var outbox: Bool = false
+    /// Kafka `bootstrap.servers` the leaders publish to; a node's `--kafka` option overrides it. Without
+    /// either, an outbox still fills (and is published once a node has a Kafka). Default: none.
+    public var kafkaBootstrap: String?
+    /// Partitions of each topic when the publisher creates missing topics. Default: 4. Range: 1...1_024.
+    public var topicPartitions: Int = 4
+    /// Replication factor of created topics. Default: 3. Range: 1...16.
+    public var topicReplicationFactor: Int = 3
+
+    public init() {}
+}

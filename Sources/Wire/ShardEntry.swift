@@ -9,8 +9,9 @@ public import Matching
 ///     offset  size  field
 ///          0     2  format version (1)
 ///          2     8  timestamp: leader's log time, nanoseconds since the Unix epoch (Int64), monotonic per shard
-///         10     1  flags: bit 0 = a state-hash check follows; other bits zero
+///         10     1  flags: bit 0 = a state-hash check follows; bit 1 = an outbox mark follows; other bits zero
 ///         11    16  state-hash check, only when flag bit 0: index (UInt64), hash (UInt64)
+///          .     8  outbox mark, only when flag bit 1: published through log index (UInt64)
 ///          .     4  command count (UInt32, at most `maxCommandCount`)
 ///          .     .  commands (`CommandCodec`), back to back
 ///
@@ -26,21 +27,28 @@ public struct ShardEntry: Sendable, Hashable {
     /// Header bytes without a state-hash check.
     public static let headerByteCount = 2 + 8 + 1 + 4
     static let stateHashFlag: UInt8 = 1
+    static let outboxMarkFlag: UInt8 = 2
 
     /// The leader's log time for every command of this entry.
     public var timestamp: Timestamp
     public var commands: [Command]
     /// The leader's state hash after applying the entry at `stateHash.index`, for followers to compare.
     public var stateHash: StateHashCheck?
+    /// The outbox publisher's progress: every published event of every entry at or below this index is in
+    /// Kafka (`ShardOutbox.markPublished`). Recorded by the leader.
+    public var publishedThrough: UInt64?
 
-    public init(timestamp: Timestamp, commands: [Command], stateHash: StateHashCheck? = nil) {
+    public init(
+        timestamp: Timestamp, commands: [Command], stateHash: StateHashCheck? = nil, publishedThrough: UInt64? = nil
+    ) {
         self.timestamp = timestamp
         self.commands = commands
         self.stateHash = stateHash
+        self.publishedThrough = publishedThrough
     }
 
     public var encodedByteCount: Int {
-        commands.reduce(Self.headerByteCount + (stateHash == nil ? 0 : 16)) {
+        commands.reduce(Self.headerByteCount + (stateHash == nil ? 0 : 16) + (publishedThrough == nil ? 0 : 8)) {
             $0 + CommandCodec.encodedByteCount(of: $1)
         }
     }
@@ -50,11 +58,12 @@ public struct ShardEntry: Sendable, Hashable {
         let start = writer.count
         writer.write(Self.formatVersion)
         writer.write(timestamp.rawValue)
-        writer.write(stateHash == nil ? UInt8(0) : Self.stateHashFlag)
+        writer.write((stateHash == nil ? UInt8(0) : Self.stateHashFlag) | (publishedThrough == nil ? 0 : Self.outboxMarkFlag))
         if let stateHash {
             writer.write(stateHash.index)
             writer.write(stateHash.hash)
         }
+        if let publishedThrough { writer.write(publishedThrough) }
         writer.write(UInt32(commands.count))
         for command in commands { CommandCodec.encode(command, into: &writer) }
         assert(writer.count - start == encodedByteCount, "shard entry length disagrees with its layout")
@@ -78,7 +87,7 @@ public struct ShardEntry: Sendable, Hashable {
         timestamp = Timestamp(nanoseconds: try reader.read(Int64.self, "timestamp"))
         let flagsOffset = reader.offset
         let flags = try reader.read(UInt8.self, "flags")
-        guard flags & ~Self.stateHashFlag == 0 else {
+        guard flags & ~(Self.stateHashFlag | Self.outboxMarkFlag) == 0 else {
             throw WireError(.reservedBitsSet, offset: flagsOffset, "undefined flag bits \(flags)")
         }
         if flags & Self.stateHashFlag != 0 {
@@ -88,6 +97,7 @@ public struct ShardEntry: Sendable, Hashable {
         } else {
             stateHash = nil
         }
+        publishedThrough = flags & Self.outboxMarkFlag != 0 ? try reader.read(UInt64.self, "published through") : nil
         let count = try reader.readCount(
             UInt32.self, max: Self.maxCommandCount, minimumElementBytes: CommandCodec.minimumEncodedByteCount,
             "command count")

@@ -4,11 +4,13 @@ import ClusterConfig
 import Dispatch
 import ExchangeCore
 import Glibc
+import Kafka
 import Logging
 import Matching
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import PostTrade
 import Prometheus
 import Raft
 import Storage
@@ -29,6 +31,11 @@ struct NodeCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Base data directory (overrides the file's dataDirectory; the node uses <base>/node-<id>).")
     var data: String?
+
+    @Option(
+        name: .long,
+        help: "Kafka bootstrap servers for the outbox publisher (overrides postTrade.kafkaBootstrap of the file).")
+    var kafka: String?
 
     func run() async throws {
         // SIGTERM / SIGINT are caught from the first instruction: one that arrives during recovery or
@@ -67,7 +74,8 @@ struct NodeCommand: AsyncParsableCommand {
                 maxCommandsPerEntry: definition.batching.maxCommandsPerEntry,
                 maxQueuedCommands: definition.batching.maxPendingCommands,
                 snapshotEveryEntries: UInt64(definition.snapshots.everyEntries),
-                stateHashEveryEntries: UInt64(definition.stateHash.everyEntries))
+                stateHashEveryEntries: UInt64(definition.stateHash.everyEntries),
+                keepsOutbox: definition.postTrade.outbox)
             let (replica, report) = try ShardReplica.open(
                 shardID: hosted.shard, raftConfiguration: raftConfiguration,
                 engineConfiguration: EngineConfiguration(instruments: rules), options: options,
@@ -108,10 +116,25 @@ struct NodeCommand: AsyncParsableCommand {
         }
         let metrics = NodeMetrics(nodeID: id, shardReplicas: shardReplicas, peers: Array(peers.keys))
         let host = ShardHost(nodeID: id, replicas: replicas)
+        // The outbox publisher: the leaders' committed events to Kafka.
+        var publisher: KafkaOutboxPublisher?
+        if definition.postTrade.outbox, let bootstrap = kafka ?? definition.postTrade.kafkaBootstrap {
+            do {
+                publisher = try KafkaOutboxPublisher(
+                    configuration: KafkaConfiguration(bootstrapServers: bootstrap, clientID: "exchange-node-\(id)"),
+                    logger: logger)
+            } catch {
+                throw ValidationError("kafka: \(error)")
+            }
+            publisher?.start()
+            logger.info("outbox publisher started", metadata: ["kafka": "\(bootstrap)"])
+        } else if definition.postTrade.outbox {
+            logger.warning("postTrade.outbox is on but no Kafka is configured: the outbox fills until one is")
+        }
         let runtime = try NodeRuntime(
             host: host, transport: transport,
             options: NodeRuntimeOptions(tickMilliseconds: definition.timing.tickMilliseconds), metrics: metrics,
-            logger: logger)
+            outboxSink: publisher, logger: logger)
         runtimeHolder.set(runtime)
         runtime.start()
 
@@ -180,6 +203,7 @@ struct NodeCommand: AsyncParsableCommand {
         refresher.cancel()
         await clientServer.stop()
         runtime.stop()
+        publisher?.stop()
         await transport.stop()
         await statusServer.stop()
         try await group.shutdownGracefully()

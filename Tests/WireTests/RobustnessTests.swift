@@ -172,6 +172,24 @@ import Testing
         #expect(throwsCode(.countTooLarge) { _ = try NodeMessage(decoding: frame) })
     }
 
+    @Test func undefinedShardEntryFlagBitsAreRejected() {
+        for flag in [UInt8(4), 8, 0x80] {
+            var writer = ByteWriter()
+            writer.write(ShardEntry.formatVersion)
+            writer.write(Int64(1))
+            writer.write(flag)
+            writer.write(UInt32(0))
+            #expect(throwsCode(.reservedBitsSet) { _ = try ShardEntry(decoding: writer.bytes) })
+        }
+        // Bit 1 announces an outbox mark: without its 8 bytes the entry is truncated.
+        var writer = ByteWriter()
+        writer.write(ShardEntry.formatVersion)
+        writer.write(Int64(1))
+        writer.write(UInt8(2))
+        writer.write(UInt32(0))
+        #expect(throws: WireError.self) { _ = try ShardEntry(decoding: writer.bytes) }
+    }
+
     @Test func hugeCommandCountIsRejectedBeforeAllocating() {
         var writer = ByteWriter()
         writer.write(ShardEntry.formatVersion)

@@ -34,12 +34,15 @@ import Testing
         }
         // Empty batch, with and without a hash check, and one of every command in one entry.
         for check in [nil, StateHashCheck(index: 7, hash: .max)] {
-            let all = ShardEntry(
-                timestamp: Timestamp(nanoseconds: 42), commands: CommandCodec.Tag.allCases.map { g.command($0) },
-                stateHash: check)
-            #expect(try ShardEntry(decoding: all.encoded()) == all)
-            let empty = ShardEntry(timestamp: .zero, commands: [], stateHash: check)
-            #expect(try ShardEntry(decoding: empty.encoded()) == empty)
+            for mark in [nil, UInt64(0), UInt64(123_456)] as [UInt64?] {
+                let all = ShardEntry(
+                    timestamp: Timestamp(nanoseconds: 42), commands: CommandCodec.Tag.allCases.map { g.command($0) },
+                    stateHash: check, publishedThrough: mark)
+                #expect(all.encoded().count == all.encodedByteCount)
+                #expect(try ShardEntry(decoding: all.encoded()) == all)
+                let empty = ShardEntry(timestamp: .zero, commands: [], stateHash: check, publishedThrough: mark)
+                #expect(try ShardEntry(decoding: empty.encoded()) == empty)
+            }
         }
     }
 
