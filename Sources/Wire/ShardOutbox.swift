@@ -29,11 +29,17 @@ public struct ShardOutbox: Sendable, Hashable {
     public private(set) var pending: [OutboxEntry]
     /// Index into `pending` of the first live element (amortised removal from the front).
     private var head: Int
+    /// Trades executed by the shard since its outbox started (the "executed" of reconciliation).
+    public private(set) var tradesExecuted: UInt64
+    /// Events kept since the outbox started.
+    public private(set) var eventsKept: UInt64
 
-    public init(publishedThrough: UInt64 = 0, pending: [OutboxEntry] = []) {
+    public init(publishedThrough: UInt64 = 0, pending: [OutboxEntry] = [], tradesExecuted: UInt64 = 0, eventsKept: UInt64 = 0) {
         self.publishedThrough = publishedThrough
         self.pending = pending
         self.head = 0
+        self.tradesExecuted = tradesExecuted
+        self.eventsKept = eventsKept
     }
 
     /// Whether an event goes to Kafka at all (book deltas and duplicate answers do not).
@@ -54,6 +60,8 @@ public struct ShardOutbox: Sendable, Hashable {
         guard logIndex > publishedThrough else { return nil }
         let kept = events.filter(Self.keeps)
         guard !kept.isEmpty else { return nil }
+        eventsKept += UInt64(kept.count)
+        for event in kept { if case .trade = event { tradesExecuted += 1 } }
         let entry = OutboxEntry(logIndex: logIndex, timestamp: timestamp, events: kept)
         pending.append(entry)
         return entry
@@ -71,11 +79,13 @@ public struct ShardOutbox: Sendable, Hashable {
     }
 
     public static func == (a: Self, b: Self) -> Bool {
-        a.publishedThrough == b.publishedThrough && a.entries.elementsEqual(b.entries)
+        a.publishedThrough == b.publishedThrough && a.tradesExecuted == b.tradesExecuted
+            && a.eventsKept == b.eventsKept && a.entries.elementsEqual(b.entries)
     }
 
     public func hash(into hasher: inout Hasher) {
         hasher.combine(publishedThrough)
+        hasher.combine(tradesExecuted)
         for entry in entries { hasher.combine(entry) }
     }
 }
@@ -84,7 +94,7 @@ public struct ShardOutbox: Sendable, Hashable {
 ///
 /// Layout (little-endian): magic "XSHD", u16 version (1), u32 engine snapshot length, the engine snapshot
 /// (`MatchingEngine.snapshot()`, magic "XMEN"), u64 publishedThrough, u32 entry count, entries (u64 log index,
-/// i64 timestamp, u32 event count, events in `Event`'s canonical encoding). A snapshot that starts with
+/// i64 timestamp, u32 event count, events in `Event`'s canonical encoding), u64 trades executed, u64 events kept. A snapshot that starts with
 /// "XMEN" is a bare engine snapshot (builds before the outbox) with an empty outbox.
 public struct ShardSnapshot: Sendable, Hashable {
     public static let magic: [UInt8] = Array("XSHD".utf8)
@@ -110,6 +120,8 @@ public struct ShardSnapshot: Sendable, Hashable {
             writer.write(UInt32(entry.events.count))
             for event in entry.events { EventCodec.encode(event, into: &writer) }
         }
+        writer.write(outbox.tradesExecuted)
+        writer.write(outbox.eventsKept)
         return writer.bytes
     }
 
@@ -144,8 +156,14 @@ public struct ShardSnapshot: Sendable, Hashable {
             for _ in 0..<eventCount { events.append(try EventCodec.decode(from: &reader)) }
             entries.append(OutboxEntry(logIndex: logIndex, timestamp: timestamp, events: events))
         }
+        let tradesExecuted = try reader.read(UInt64.self, "trades executed")
+        let eventsKept = try reader.read(UInt64.self, "events kept")
         try reader.expectEnd("shard snapshot")
-        self.init(engine: engine, outbox: ShardOutbox(publishedThrough: publishedThrough, pending: entries))
+        self.init(
+            engine: engine,
+            outbox: ShardOutbox(
+                publishedThrough: publishedThrough, pending: entries, tradesExecuted: tradesExecuted,
+                eventsKept: eventsKept))
     }
 }
 

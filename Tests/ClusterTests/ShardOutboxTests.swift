@@ -39,6 +39,7 @@ import Wire
         #expect(harness.runUntil { Self.trades(in: leader.outbox.entries).count == 20 && Self.settled(harness) })
         let outboxes = harness.replicas.values.map(\.outbox)
         #expect(Set(outboxes).count == 1, "every replica computes the same outbox")
+        #expect(leader.outbox.tradesExecuted == 20)
         #expect(leader.outbox.publishedThrough == 0)
         // No book deltas or duplicates are kept; accepted orders and trades are.
         let events = leader.outbox.entries.flatMap(\.events)
@@ -88,6 +89,7 @@ import Wire
         let outboxes = harness.replicas.values.map(\.outbox)
         #expect(Set(outboxes).count == 1)
         #expect(Self.trades(in: outboxes[0].entries).count == 45)
+        #expect(outboxes[0].tradesExecuted == 45)
     }
 
     @Test func aNewLeaderStillHasEverythingAfterTheLastRecordedMark() throws {

@@ -91,7 +91,14 @@ public enum ShardAdminRequest: Sendable, Hashable {
         case .state:
             let state = ShardStateReport(
                 shardID: shard, appliedIndex: replica.appliedIndex, stateHash: hex(replica.engine.stateHash()),
-                checkpoints: replica.hashHistory.map { .init(index: $0.index, hash: hex($0.hash)) })
+                checkpoints: replica.hashHistory.map { .init(index: $0.index, hash: hex($0.hash)) },
+                outbox: replica.options.keepsOutbox
+                    ? ShardStateReport.Outbox(
+                        publishedThrough: replica.outbox.publishedThrough,
+                        pendingEntries: replica.outbox.pendingEntryCount,
+                        pendingEvents: replica.outbox.pendingEventCount,
+                        tradesExecuted: replica.outbox.tradesExecuted, eventsKept: replica.outbox.eventsKept)
+                    : nil)
             return .encoded(state)
         case .audit(_, let from, let limit):
             var records: [AuditRecord]
@@ -168,12 +175,35 @@ public struct ShardStateReport: Codable, Sendable, Hashable {
     /// The engine's state hash at `appliedIndex`, 16 lowercase hex digits.
     public var stateHash: String
     public var checkpoints: [Checkpoint]
+    /// The shard's outbox (post-trade), when the cluster keeps one.
+    public var outbox: Outbox?
 
-    public init(shardID: UInt32, appliedIndex: UInt64, stateHash: String, checkpoints: [Checkpoint]) {
+    /// `ShardOutbox` in numbers.
+    public struct Outbox: Codable, Sendable, Hashable {
+        /// Every event of the entries at or below this log index is in Kafka.
+        public var publishedThrough: UInt64
+        public var pendingEntries: Int
+        public var pendingEvents: Int
+        /// Trades the shard executed since its outbox started: what reconciliation expects downstream.
+        public var tradesExecuted: UInt64
+        public var eventsKept: UInt64
+        public init(publishedThrough: UInt64, pendingEntries: Int, pendingEvents: Int, tradesExecuted: UInt64, eventsKept: UInt64) {
+            self.publishedThrough = publishedThrough
+            self.pendingEntries = pendingEntries
+            self.pendingEvents = pendingEvents
+            self.tradesExecuted = tradesExecuted
+            self.eventsKept = eventsKept
+        }
+    }
+
+    public init(
+        shardID: UInt32, appliedIndex: UInt64, stateHash: String, checkpoints: [Checkpoint], outbox: Outbox? = nil
+    ) {
         self.shardID = shardID
         self.appliedIndex = appliedIndex
         self.stateHash = stateHash
         self.checkpoints = checkpoints
+        self.outbox = outbox
     }
 }
 
