@@ -243,7 +243,7 @@ let package = Package(
         .testTarget(name: "PostgresTests", dependencies: ["Postgres"], swiftSettings: strict),
         .testTarget(
             name: "PostTradeTests",
-            dependencies: ["PostTrade", "Kafka", "Postgres", "Matching", "ExchangeCore"],
+            dependencies: ["PostTrade", "Kafka", "Postgres", "Matching", "ExchangeCore", "Wire"],
             swiftSettings: strict),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Matching", "Raft", "ExchangeCore"], swiftSettings: strict),
         .testTarget(name: "ExchangeCoreTests", dependencies: ["ExchangeCore"], swiftSettings: strict),

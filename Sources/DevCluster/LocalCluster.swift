@@ -38,6 +38,8 @@ public final class LocalCluster: Sendable {
     public let binary: String
     /// Start nodes through `exchanged dev-child` so that they die with the supervisor.
     public let parentDeathSignal: Bool
+    /// Extra arguments of every `exchanged node` (for example `--kafka <bootstrap>`).
+    public let nodeArguments: [String]
     let logger: Logger
     let children = Locked<[NodeID: ChildState]>([:])
     let leftoversChecked = Locked<Bool>(false)
@@ -53,8 +55,9 @@ public final class LocalCluster: Sendable {
     ///     Default: true.
     public init(
         definitionPath: String, root: String, binary: String? = nil, parentDeathSignal: Bool = true,
-        logger: Logger = Logger(label: "exchange.dev-cluster")
+        nodeArguments: [String] = [], logger: Logger = Logger(label: "exchange.dev-cluster")
     ) throws(LocalClusterError) {
+        self.nodeArguments = nodeArguments
         let absoluteDefinition = Self.absolute(definitionPath)
         do {
             definition = try ClusterDefinition.load(path: absoluteDefinition)
@@ -115,7 +118,7 @@ public final class LocalCluster: Sendable {
         }
         await killLeftoversOnce()
         if isRunning(node) { throw LocalClusterError(code: .wrongState, message: "node \(node) is already running") }
-        let command = ["node", "--config", definitionPath, "--id", "\(node)", "--data", dataDirectory]
+        let command = ["node", "--config", definitionPath, "--id", "\(node)", "--data", dataDirectory] + nodeArguments
         let arguments =
             parentDeathSignal
             ? [binary, "dev-child", "--parent-pid", "\(getpid())", "--"] + command : [binary] + command

@@ -42,10 +42,12 @@ public struct ShardOutbox: Sendable, Hashable {
         self.eventsKept = eventsKept
     }
 
-    /// Whether an event goes to Kafka at all (book deltas and duplicate answers do not).
+    /// Whether an event goes to Kafka at all: book deltas, duplicate answers, stop triggers, band changes and
+    /// `resumed` (always preceded by the reopening auction's result, which is published) do not.
+    /// Must agree with `PostTrade.ShardEventMapping.isPublished` (a test checks it).
     public static func keeps(_ event: Event) -> Bool {
         switch event {
-        case .bookDelta, .duplicate: false
+        case .bookDelta, .duplicate, .triggered, .priceBandSet, .resumed: false
         default: true
         }
     }

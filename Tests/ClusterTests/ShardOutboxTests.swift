@@ -123,7 +123,7 @@ import Wire
             sellParticipant: ParticipantID(2), buyLeaves: Quantity(0), sellLeaves: Quantity(4),
             timestamp: Timestamp(nanoseconds: 42))
         var outbox = ShardOutbox()
-        _ = outbox.append(logIndex: 4, timestamp: Timestamp(nanoseconds: 40), events: [.resumed(Symbol("AAPL"))])
+        _ = outbox.append(logIndex: 4, timestamp: Timestamp(nanoseconds: 40), events: [.expired(Event.Expired(orderID: OrderID(3), symbol: Symbol("AAPL"), leavesQuantity: Quantity(1)))])
         _ = outbox.append(logIndex: 5, timestamp: Timestamp(nanoseconds: 42), events: [.trade(trade)])
         outbox.markPublished(through: 4)
         let snapshot = ShardSnapshot(engine: engine.snapshot(), outbox: outbox)
