@@ -17,9 +17,10 @@ extension LocalCluster {
     ///   - cluster: the cluster name. Default: `dev-test`.
     ///   - snapshotEveryEntries: `snapshots.everyEntries` (nil: the default, 100,000); small values make a
     ///     restarted replica catch up by snapshot.
+    ///   - postTradeOutbox: `postTrade.outbox` (the nodes get Kafka through `nodeArguments`). Default: false.
     public static func writeTestDefinition(
         root: String, nodes: Int = 3, shards: Int = 1, symbolsPerShard: Int = 1, replicasPerShard: Int? = nil,
-        cluster: String = "dev-test", snapshotEveryEntries: Int? = nil
+        cluster: String = "dev-test", snapshotEveryEntries: Int? = nil, postTradeOutbox: Bool = false
     ) throws(LocalClusterError) -> String {
         let replicas = replicasPerShard ?? (nodes >= 3 ? 3 : 1)
         precondition((1...7).contains(nodes), "nodes must be 1...7")
@@ -68,6 +69,7 @@ extension LocalCluster {
 
             """
         if let snapshotEveryEntries { yaml += "snapshots:\n  everyEntries: \(snapshotEveryEntries)\n" }
+        if postTradeOutbox { yaml += "postTrade:\n  outbox: true\n" }
         let path = root + "/cluster.yaml"
         try FileTree.create(path, with: yaml)
         return path
