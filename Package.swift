@@ -121,7 +121,7 @@ let package = Package(
         .target(
             name: "ExchangeOps",
             dependencies: [
-                "Cluster", "ClusterConfig", "ExchangeClient", "ExchangeCore", "Matching", "Wire", "Raft",
+                "Cluster", "ClusterConfig", "ExchangeClient", "ExchangeCore", "Matching", "Wire", "Raft", "PostTrade", "Postgres",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -137,7 +137,7 @@ let package = Package(
         .target(
             name: "DevCluster",
             dependencies: [
-                "ExchangeOps", "Cluster", "ClusterConfig", "ExchangeCore", "Raft",
+                "ExchangeOps", "Cluster", "ClusterConfig", "ExchangeCore", "Raft", "PostTrade", "Postgres", "Kafka",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

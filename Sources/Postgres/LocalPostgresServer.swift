@@ -15,6 +15,10 @@ public import Logging
 ///   synchronous test or a dedicated thread, never from a NIO event loop or the cooperative pool.
 ///   Call `stop()` when done; `deinit` stops a server that is still running, but a crashed process
 ///   leaves the server behind (its data directory is named `/tmp/exchange-pg-*`).
+///
+/// Restart: `stop(keepingData: true)` shuts the server down but keeps its data directory and port; the
+/// next `start()` runs `postgres` again on that directory and port (no `initdb`), so committed data
+/// survives, as after a server restart or crash recovery in production.
 public final class LocalPostgresServer {
     /// Settings for the local server.
     public struct Configuration: Sendable {
@@ -62,7 +66,7 @@ public final class LocalPostgresServer {
 
     public var isRunning: Bool { serverProcess?.isRunning ?? false }
 
-    /// The data directory, valid while the server runs.
+    /// The data directory, valid while the server runs and after `stop(keepingData: true)`.
     public var dataDirectory: String? { baseDirectory.map { $0 + "/data" } }
 
     /// libpq connection string for database `postgres` as user `postgres` over TCP.
@@ -73,34 +77,73 @@ public final class LocalPostgresServer {
     }
 
     /// Creates the data directory, runs `initdb`, starts `postgres` and waits until it accepts connections.
+    ///
+    /// After `stop(keepingData: true)`, starts `postgres` again on the kept data directory and port instead
+    /// (no `initdb`); if that fails the data is kept, so `start()` can be retried or `stop()` clean up.
     /// - Throws: `serverFailed` with the tail of the relevant log.
     public func start() throws(PostgresError) {
-        precondition(serverProcess == nil, "start() called twice")
+        precondition(serverProcess == nil, "start() called while the server is running")
+        let restarting = baseDirectory != nil
         do {
-            try startUnchecked()
+            if restarting {
+                try restartUnchecked()
+            } else {
+                try startUnchecked()
+            }
         } catch {
-            stop()
+            stop(keepingData: restarting)
             throw error
         }
+    }
+
+    /// The command prefix that runs a server binary as the unprivileged user when this process is root
+    /// (after giving that user the directory `base`); empty otherwise.
+    private func runAsPrefix(owning base: String) throws(PostgresError) -> [String] {
+        guard geteuid() == 0 else { return [] }
+        guard let account = getpwnam(configuration.unprivilegedUser) else {
+            throw PostgresError(
+                code: .serverFailed,
+                message: "running as root and user \(configuration.unprivilegedUser) does not exist")
+        }
+        guard chown(base, account.pointee.pw_uid, account.pointee.pw_gid) == 0 else {
+            throw PostgresError(code: .serverFailed, message: "chown \(base): \(Self.errnoText())")
+        }
+        return ["/usr/sbin/runuser", "-u", configuration.unprivilegedUser, "--"]
+    }
+
+    private func serverArguments(data: String, port: Int) -> [String] {
+        [
+            configuration.binDirectory + "/postgres", "-D", data, "-p", String(port),
+            "-k", data, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=on",
+        ]
+    }
+
+    /// Starts `postgres` on the kept data directory and the same port.
+    private func restartUnchecked() throws(PostgresError) {
+        guard let base = baseDirectory, port != 0 else {
+            preconditionFailure("restart without a kept data directory and port")
+        }
+        let runAsPrefix = try runAsPrefix(owning: base)
+        let serverLog = base + "/server.log"
+        let process = try launch(
+            runAsPrefix + serverArguments(data: base + "/data", port: port), logPath: serverLog,
+            workingDirectory: base)
+        serverProcess = process
+        guard try waitUntilReady(process: process, port: port, logPath: serverLog) else {
+            serverProcess = nil
+            throw PostgresError(
+                code: .serverFailed, message: "postgres exited during restart: \(Self.tail(of: serverLog))")
+        }
+        logger.info(
+            "local postgres restarted",
+            metadata: ["postgres.port": "\(port)", "postgres.data_directory": "\(base)/data"])
     }
 
     private func startUnchecked() throws(PostgresError) {
         let base = try Self.makeTemporaryDirectory()
         baseDirectory = base
         let data = base + "/data"
-
-        var runAsPrefix: [String] = []
-        if geteuid() == 0 {
-            guard let account = getpwnam(configuration.unprivilegedUser) else {
-                throw PostgresError(
-                    code: .serverFailed,
-                    message: "running as root and user \(configuration.unprivilegedUser) does not exist")
-            }
-            guard chown(base, account.pointee.pw_uid, account.pointee.pw_gid) == 0 else {
-                throw PostgresError(code: .serverFailed, message: "chown \(base): \(Self.errnoText())")
-            }
-            runAsPrefix = ["/usr/sbin/runuser", "-u", configuration.unprivilegedUser, "--"]
-        }
+        let runAsPrefix = try runAsPrefix(owning: base)
 
         let initdbLog = base + "/initdb.log"
         let initdb = try launch(
@@ -121,11 +164,8 @@ public final class LocalPostgresServer {
         for attempt in 1...configuration.portAttemptsMax {
             let candidatePort = try Self.freePort()
             let process = try launch(
-                runAsPrefix + [
-                    configuration.binDirectory + "/postgres", "-D", data, "-p", String(candidatePort),
-                    "-k", data, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=on",
-                ],
-                logPath: serverLog, workingDirectory: base)
+                runAsPrefix + serverArguments(data: data, port: candidatePort), logPath: serverLog,
+                workingDirectory: base)
             serverProcess = process
             if try waitUntilReady(process: process, port: candidatePort, logPath: serverLog) {
                 port = candidatePort
@@ -162,6 +202,12 @@ public final class LocalPostgresServer {
     /// waits; after `stopTimeoutSeconds` an immediate shutdown (SIGQUIT). Removes the directory.
     /// Safe to call when not started or already stopped.
     public func stop() {
+        stop(keepingData: false)
+    }
+
+    /// Like `stop()`, but with `keepingData` the data directory and port are kept for a later `start()`
+    /// (a restart). `stop()` afterwards removes them.
+    public func stop(keepingData: Bool) {
         if let process = serverProcess {
             serverProcess = nil
             let postmasterPID = dataDirectory.flatMap(Self.postmasterPID(dataDirectory:))
@@ -183,6 +229,7 @@ public final class LocalPostgresServer {
             }
             logger.info("local postgres stopped", metadata: ["postgres.port": "\(port)"])
         }
+        guard !keepingData else { return }
         if let baseDirectory {
             try? FileManager.default.removeItem(atPath: baseDirectory)
             self.baseDirectory = nil

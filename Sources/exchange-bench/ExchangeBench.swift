@@ -11,11 +11,12 @@ struct ExchangeBench: AsyncParsableCommand {
         abstract: "Runs the benchmark workloads of docs/PERFORMANCE.md.",
         discussion: """
             Implemented: w1 (matching), raft (consensus core), storage (write-ahead log on the real disk, \
-            with W5), w2 (one replicated shard of real processes), w3 (failover drill), w5 (recovery). \
-            W4 (post-trade) comes with the post-trade pipeline.
+            with W5), w2 (one replicated shard of real processes), w3 (failover drill), w4 (post-trade pipeline), \
+            w5 (recovery).
             """,
         subcommands: [
-            W1Command.self, RaftCommand.self, StorageCommand.self, W2Command.self, W3Command.self, W5Command.self,
+            W1Command.self, RaftCommand.self, StorageCommand.self, W2Command.self, W3Command.self, W4Command.self,
+            W5Command.self,
         ]
     )
 }

@@ -22,7 +22,7 @@ struct ExchangeCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "exchangectl",
         abstract: "Operate an exchange cluster.",
-        subcommands: [Status.self, TransferLeader.self, Verify.self])
+        subcommands: [Status.self, TransferLeader.self, Verify.self, Reconcile.self])
 }
 
 struct ConfigOption: ParsableArguments {

@@ -7,6 +7,7 @@ import ExchangeOps
 @preconcurrency import Glibc
 import LoadGenerator
 import Logging
+import PostTrade
 import Raft
 
 /// `exchanged dev`: the whole cluster of a definition as local processes, with trading bots and a verification
@@ -89,7 +90,7 @@ struct DevCommand: AsyncParsableCommand {
         if fresh && !Self.isSafeToDelete(LocalCluster.absolute(root)) {
             throw ValidationError("--fresh refuses to delete \(LocalCluster.absolute(root))")
         }
-        let cluster: LocalCluster
+        var cluster: LocalCluster
         do {
             cluster = try LocalCluster(definitionPath: config, root: root, logger: logger)
         } catch {
@@ -98,9 +99,35 @@ struct DevCommand: AsyncParsableCommand {
         // Nodes of an earlier run on this root that outlived it go first, also before --fresh deletes their files.
         let leftovers = await cluster.killLeftovers()
         if !leftovers.isEmpty { Console.say("killed \(leftovers.count) node processes left by an earlier run") }
-        if fresh { LocalCluster.removeTree(cluster.root) }
-        let session = DevSession(command: self, cluster: cluster, signals: signals, logger: logger)
+        // The mock Kafka keeps nothing between runs, so a cluster with the post-trade outbox always starts fresh
+        // (its shards would otherwise remember events as published that no Kafka holds).
+        let postTrade = cluster.definition.postTrade.outbox
+        if postTrade && !fresh {
+            Console.say("postTrade.outbox is on: starting fresh (the mock Kafka and PostgreSQL are new every run)")
+        }
+        if fresh || postTrade { LocalCluster.removeTree(cluster.root) }
+        var stack: PostTradeStack?
+        if postTrade {
+            Console.say("==> starting PostgreSQL and a mock Kafka (3 brokers) for the post-trade pipeline")
+            do {
+                let started = try await PostTradeStack.start(
+                    root: cluster.root, brokers: 3, partitions: cluster.definition.postTrade.topicPartitions,
+                    logger: logger)
+                stack = started
+                cluster = try LocalCluster(
+                    definitionPath: config, root: root, nodeArguments: started.nodeArguments, logger: logger)
+            } catch {
+                Console.say("error: the post-trade pipeline did not start: \(error)")
+                await stack?.stop()
+                throw ExitCode(1)
+            }
+        }
+        let session = DevSession(command: self, cluster: cluster, postTrade: stack, signals: signals, logger: logger)
         let code = await session.run()
+        if let stack {
+            await stack.stop()
+            Console.say("post-trade pipeline stopped")
+        }
         let stopped = await cluster.stopAll(timeout: .seconds(10))
         let unclean = stopped.filter { !$0.value.isSuccess }
         for (node, status) in unclean.sorted(by: { $0.key < $1.key }) {
@@ -115,10 +142,12 @@ struct DevCommand: AsyncParsableCommand {
 struct DevSession: Sendable {
     let options: DevOptions
     let cluster: LocalCluster
+    let postTrade: PostTradeStack?
     let signals: StopSignals
     let logger: Logger
 
-    init(command: DevCommand, cluster: LocalCluster, signals: StopSignals, logger: Logger) {
+    init(command: DevCommand, cluster: LocalCluster, postTrade: PostTradeStack?, signals: StopSignals, logger: Logger) {
+        self.postTrade = postTrade
         options = DevOptions(
             loadSeconds: command.loadSeconds,
             mode: command.rate.map { .open(commandsPerSecond: $0) } ?? .closed(outstanding: command.closed ?? 64),
@@ -140,6 +169,11 @@ struct DevSession: Sendable {
         }
         guard case .finished(let leaders) = started else { return report(started) }
         Console.say("every shard has a leader:\n" + ShardLeaders.table(definition: definition, leaders: leaders))
+        if let postTrade {
+            Console.say("==> starting the workers: \(PostTradeStack.workerNames.joined(separator: ", "))")
+            let workersStarted = await supervised { () async throws(LocalClusterError) in try await postTrade.startWorkers() }
+            guard case .finished = workersStarted else { return report(workersStarted) }
+        }
 
         var verified = true
         if options.loadSeconds > 0 {
@@ -160,6 +194,16 @@ struct DevSession: Sendable {
             while verdictText.hasSuffix("\n") { verdictText.removeLast() }
             Console.say(verdictText)
             verified = verdict.passed
+            if let postTrade {
+                Console.say("\n==> reconciling the post-trade pipeline (executed = cleared = settled = journaled)")
+                let reconciled = await supervised { () async throws(Never) in
+                    await PostTradeCheck.run(
+                        definition: definition, postgres: postTrade.connectionString, wait: .seconds(60))
+                }
+                guard case .finished(let check) = reconciled else { return report(reconciled) }
+                Console.say(check.render())
+                verified = verified && check.passed
+            }
         }
 
         Console.say("\n==> the cluster")
@@ -171,6 +215,13 @@ struct DevSession: Sendable {
             Console.say(
                 "node \(node.id): pid \(cluster.pid(node.id).map(String.init) ?? "-"), client \(node.clientAddress), "
                     + "\(base)/status  \(base)/metrics")
+        }
+        if let postTrade {
+            Console.say("kafka: \(postTrade.bootstrapServers) (mock, 3 brokers)")
+            Console.say("postgres: '\(postTrade.connectionString)'")
+            Console.say("workers: \(postTrade.workers.root)/logs/worker-<name>.log")
+            Console.say(
+                "reconcile: exchangectl reconcile --config \(cluster.definitionPath) --postgres '\(postTrade.connectionString)'")
         }
         if options.exitAfterLoad { return verified ? 0 : 1 }
 
@@ -224,6 +275,7 @@ struct DevSession: Sendable {
     enum Interruption: Sendable {
         case signal(String)
         case nodeExited(NodeID, ProcessExitStatus)
+        case workerExited(String, ProcessExitStatus)
     }
 
     enum Outcome<Value: Sendable>: Sendable {
@@ -250,6 +302,9 @@ struct DevSession: Sendable {
                     if let signal = signals.received { return .interrupted(.signal(signal)) }
                     if let (node, status) = cluster.unexpectedExits().min(by: { $0.key < $1.key }) {
                         return .interrupted(.nodeExited(node, status))
+                    }
+                    if let (worker, status) = postTrade?.exitedWorkers().min(by: { $0.key < $1.key }) {
+                        return .interrupted(.workerExited(worker, status))
                     }
                     try? await Task.sleep(for: .milliseconds(100))
                 }
@@ -281,6 +336,11 @@ struct DevSession: Sendable {
             Console.say(
                 "error: node \(node) \(status) unexpectedly; stopping the others. The end of "
                     + "\(cluster.logPath(for: node)):\n\(cluster.logTail(node, lines: 30))")
+            return 1
+        case .interrupted(.workerExited(let worker, let status)):
+            Console.say(
+                "error: worker \(worker) \(status) unexpectedly; stopping everything. See "
+                    + (postTrade?.workers.logPath(for: worker) ?? "its log"))
             return 1
         }
     }

@@ -8,5 +8,5 @@ struct Exchanged: AsyncParsableCommand {
         abstract: "The exchange daemon.",
         discussion:
             "`node` runs one cluster node; `dev` runs the whole cluster locally with trading bots. The workers come next.",
-        subcommands: [NodeCommand.self, DevCommand.self, DevChildCommand.self, KafkaMockCommand.self])
+        subcommands: [NodeCommand.self, WorkerCommand.self, DevCommand.self, DevChildCommand.self, KafkaMockCommand.self])
 }

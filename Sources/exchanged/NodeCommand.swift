@@ -269,6 +269,18 @@ final class NodeStopSignals: @unchecked Sendable {
         }
     }
 
+    /// Returns the first stop signal (also one that came before this call).
+    func waitForSignal() async -> String {
+        await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
+            let already: String? = lock.withLock {
+                if let reason { return reason }
+                self.continuation = continuation
+                return nil
+            }
+            if let already { continuation.resume(returning: already) }
+        }
+    }
+
     private func stop(_ why: String) {
         let waiting: CheckedContinuation<String, Never>? = lock.withLock {
             if reason == nil { reason = why }
