@@ -237,6 +237,7 @@ let package = Package(
             dependencies: [
                 "DevCluster", "ExchangeOps", "LoadGenerator", "ExchangeClient", "Cluster", "ClusterConfig",
                 "ExchangeCore", "Matching", "Wire", "Raft", "exchanged", "exchangectl", "exchange-load",
+                "PostTrade", "Postgres", "Kafka",
             ],
             swiftSettings: strict),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"], swiftSettings: strict),

@@ -83,6 +83,16 @@ public final class PostTradeStack: @unchecked Sendable {
         return result
     }
 
+    /// Stops PostgreSQL (fast shutdown: every session is cut) and starts it again on the same data and port:
+    /// the "database restart mid-stream" fault.
+    public func restartPostgres() async throws {
+        let box = ServerBox(postgres)
+        try await Self.onThread {
+            box.server.stop(keepingData: true)
+            try box.server.start()
+        }
+    }
+
     /// Stops the workers, then Kafka and PostgreSQL.
     public func stop() async {
         await workers.stopAll()

@@ -107,6 +107,7 @@ public protocol WorkerLogic: AnyObject {
 //   consumer_offsets(group_id text, topic text, partition integer, next_offset bigint,
 //                    primary key (group_id, topic, partition))
 //       The next offset to consume; the truth for the runtime (Kafka's committed offsets are only advisory).
-//   outbox(id bigserial primary key, topic text not null, key bytea, value bytea not null,
-//          headers jsonb not null default '{}', created_at timestamptz not null default now())
-//       Messages waiting to be produced; the relay deletes a row once Kafka acknowledged it.
+//   outbox(id bigserial primary key, source text not null default '', topic text not null, key bytea,
+//          value bytea not null, headers jsonb not null default '{}', created_at timestamptz not null default now())
+//       Messages waiting to be produced, `source` = the worker that wrote them; each worker's relay produces its
+//       own rows in id order and deletes a row once Kafka acknowledged it.

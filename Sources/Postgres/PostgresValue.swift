@@ -26,13 +26,16 @@ public struct PostgresValue: Sendable, Hashable, CustomStringConvertible {
     }
     /// `bytea` in hex format (`\x0aff...`).
     public init(bytes: some Sequence<UInt8>) {
-        let digits: [Character] = Array("0123456789abcdef")
-        var text = "\\x"
+        // Built as UTF-8 bytes, not Characters: this runs for every bytea parameter (outbox rows) and
+        // appending Characters one by one was the workers' hottest path.
+        let digits: [UInt8] = Array("0123456789abcdef".utf8)
+        var utf8: [UInt8] = [UInt8(ascii: "\\"), UInt8(ascii: "x")]
+        utf8.reserveCapacity(2 + bytes.underestimatedCount * 2)
         for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0f)])
+            utf8.append(digits[Int(byte >> 4)])
+            utf8.append(digits[Int(byte & 0x0f)])
         }
-        self.text = text
+        self.text = String(decoding: utf8, as: UTF8.self)
     }
 
     public var description: String { text }

@@ -28,14 +28,18 @@ struct W4Command: ParsableCommand {
     @Option(help: "Records per worker transaction. Range: 1...100000.")
     var batch = 1_000
 
-    @Option(help: "Partitions per topic. Range: 1...64.")
-    var partitions = 4
+    @Option(help: "Partitions per topic (the mock keeps 5 MiB per partition: enough for the backlog). Range: 1...64.")
+    var partitions = 32
 
     @Option(help: "Accounts trading. Range: 2...1000000.")
     var accounts = 1_000
 
-    @Option(help: "Seconds of pgbench (TPC-B-like, 4 clients) before the pipeline; 0 skips it. Range: 0...600.")
-    var pgbenchSeconds = 10
+    @Option(
+        help: """
+            Transactions per client of pgbench (TPC-B-like, 4 clients) before the pipeline; 0 skips it. \
+            Range: 0...1000000. (A count, not -T: the spawned pgbench inherits a blocked SIGALRM.)
+            """)
+    var pgbenchTransactions = 2_000
 
     func validate() throws {
         guard (1...1_000_000).contains(rate) else { throw ValidationError("--rate must be 1...1000000") }
@@ -43,7 +47,9 @@ struct W4Command: ParsableCommand {
         guard (1...100_000).contains(batch) else { throw ValidationError("--batch must be 1...100000") }
         guard (1...64).contains(partitions) else { throw ValidationError("--partitions must be 1...64") }
         guard (2...1_000_000).contains(accounts) else { throw ValidationError("--accounts must be 2...1000000") }
-        guard (0...600).contains(pgbenchSeconds) else { throw ValidationError("--pgbench-seconds must be 0...600") }
+        guard (0...1_000_000).contains(pgbenchTransactions) else {
+            throw ValidationError("--pgbench-transactions must be 0...1000000")
+        }
     }
 
     func run() throws {
@@ -57,7 +63,8 @@ struct W4Command: ParsableCommand {
         defer { server.stop() }
         log("postgres on port \(server.port), fsync on")
 
-        let pgbenchTPS: Double? = pgbenchSeconds > 0 ? try Self.pgbench(server, seconds: pgbenchSeconds) : nil
+        let pgbenchTPS: Double? =
+            pgbenchTransactions > 0 ? try Self.pgbench(server, transactionsPerClient: pgbenchTransactions) : nil
         if let pgbenchTPS { log(String(format: "pgbench: %.0f tps", pgbenchTPS)) }
 
         let cluster = try KafkaMockCluster(brokerCount: 3)
@@ -94,31 +101,37 @@ struct W4Command: ParsableCommand {
         let total = rate * seconds
         let start = DispatchTime.now().uptimeNanoseconds
         log("producing \(total) trades at \(rate)/s for \(seconds) s")
-        for index in 0..<total {
-            let due = start + UInt64(index) * 1_000_000_000 / UInt64(rate)
-            while DispatchTime.now().uptimeNanoseconds < due {
-                _ = producer.poll(timeout: .zero)
-                if DispatchTime.now().uptimeNanoseconds + 200_000 < due { usleep(100) }
-            }
-            let buyer = UInt64.random(in: 1...UInt64(accounts), using: &random)
-            var seller = UInt64.random(in: 1...UInt64(accounts - 1), using: &random)
-            if seller >= buyer { seller += 1 }
-            let symbol = symbols[index % symbols.count]
-            let sequence = UInt64(index + 1) << 16
-            let trade = TradeExecuted(
-                eventID: "1-\(index + 1)-0", timestampNs: Self.wallClockNanoseconds(), shard: 1, logIndex: UInt64(index + 1),
-                eventSeq: 0, tradeID: "1-\(sequence)-0", symbol: symbol,
-                price: Int64.random(in: 100...200, using: &random) * 100, quantity: Int64.random(in: 1...100, using: &random),
-                aggressor: "buy", buyOrderID: sequence, sellOrderID: sequence - 1, buyAccount: buyer, sellAccount: seller,
-                buyParticipant: UInt32(buyer % 100 + 1), sellParticipant: UInt32(seller % 100 + 1))
-            while true {
-                do {
-                    try producer.send(topic: Topic.tradeExecuted, key: Array(symbol.utf8), value: trade.jsonBytes())
-                    break
-                } catch {
-                    _ = producer.poll(timeout: .milliseconds(1))
+        // Paced in slices: every wake-up produces what is due by now, then sleeps a millisecond (a spin loop
+        // would take a core from the pipeline it measures).
+        var index = 0
+        while index < total {
+            let elapsed = DispatchTime.now().uptimeNanoseconds - start
+            let due = min(total, Int(elapsed * UInt64(rate) / 1_000_000_000) + 1)
+            while index < due {
+                let buyer = UInt64.random(in: 1...UInt64(accounts), using: &random)
+                var seller = UInt64.random(in: 1...UInt64(accounts - 1), using: &random)
+                if seller >= buyer { seller += 1 }
+                let symbol = symbols[index % symbols.count]
+                let sequence = UInt64(index + 1) << 16
+                let trade = TradeExecuted(
+                    eventID: "1-\(index + 1)-0", timestampNs: Self.wallClockNanoseconds(), shard: 1,
+                    logIndex: UInt64(index + 1), eventSeq: 0, tradeID: "1-\(sequence)-0", symbol: symbol,
+                    price: Int64.random(in: 100...200, using: &random) * 100,
+                    quantity: Int64.random(in: 1...100, using: &random), aggressor: "buy", buyOrderID: sequence,
+                    sellOrderID: sequence - 1, buyAccount: buyer, sellAccount: seller,
+                    buyParticipant: UInt32(buyer % 100 + 1), sellParticipant: UInt32(seller % 100 + 1))
+                while true {
+                    do {
+                        try producer.send(topic: Topic.tradeExecuted, key: Array(symbol.utf8), value: trade.jsonBytes())
+                        break
+                    } catch {
+                        _ = producer.poll(timeout: .milliseconds(1))
+                    }
                 }
+                index += 1
             }
+            _ = producer.poll(timeout: .zero)
+            if index < total { usleep(1_000) }
         }
         try producer.flush(timeout: .seconds(60))
         let produced = DispatchTime.now().uptimeNanoseconds
@@ -148,6 +161,12 @@ struct W4Command: ParsableCommand {
         text += String(format: "  lag               p50 %.1f ms  p99 %.1f ms  max %.1f ms\n", lag.p50Ms, lag.p99Ms, lag.maxMs)
         text += "  reconciled        \(reconciled)" + (report.isClean ? "" : " (\(report.breaks.prefix(3).joined(separator: "; ")))") + "\n"
         if let pgbenchTPS { text += String(format: "  pgbench           %.0f tps (TPC-B-like, 4 clients)\n", pgbenchTPS) }
+        for runner in runners {
+            let counters = runner.counters
+            text += "  \(runner.groupID): batches \(counters.batches), records \(counters.records), "
+                + "duplicates skipped \(counters.duplicatesSkipped), relayed \(counters.relayed), failures \(counters.failures)"
+                + (counters.lastError.map { ", last error: \($0)" } ?? "") + "\n"
+        }
         print(text, terminator: "")
         if json {
             var object = JSONObject()
@@ -176,12 +195,13 @@ struct W4Command: ParsableCommand {
         return Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)
     }
 
-    /// `pgbench -i -s 10` then `pgbench -c 4 -j 2 -T seconds`, as the server's user; returns the tps.
-    static func pgbench(_ server: LocalPostgresServer, seconds: Int) throws -> Double {
+    /// `pgbench -i -s 10` then `pgbench -c 4 -j 2 -t transactionsPerClient`, as the server's user; returns the tps.
+    static func pgbench(_ server: LocalPostgresServer, transactionsPerClient: Int) throws -> Double {
         let binary = server.configuration.binDirectory + "/pgbench"
         let common = ["-h", "127.0.0.1", "-p", "\(server.port)", "-U", "postgres"]
         _ = try runCommand([binary, "-i", "-q", "-s", "10"] + common + ["postgres"])
-        let output = try runCommand([binary, "-n", "-c", "4", "-j", "2", "-T", "\(seconds)"] + common + ["postgres"])
+        let output = try runCommand(
+            [binary, "-n", "-c", "4", "-j", "2", "-t", "\(transactionsPerClient)"] + common + ["postgres"])
         for line in output.split(separator: "\n") where line.hasPrefix("tps = ") {
             let number = line.dropFirst("tps = ".count).prefix { $0.isNumber || $0 == "." }
             if let tps = Double(number) { return tps }

@@ -21,7 +21,10 @@ struct DevCommand: AsyncParsableCommand {
             until every shard has a leader, runs the bots for --load-seconds (ack log <root>/acks.log), prints the \
             summary and the verifier's verdict, then keeps the cluster running until SIGINT or SIGTERM (or stops \
             with --exit-after-load: exit 0 if the verification passed, 1 otherwise). If a node dies on its own, \
-            the others are stopped and the exit status is 1.
+            the others are stopped and the exit status is 1. With postTrade.outbox in the definition it also starts \
+            a private PostgreSQL, a mock Kafka (3 brokers) and the clearing, settlement and ledger workers \
+            (logs <root>/logs/worker-<name>.log), and reconciles the pipeline after the bots stop; such a run \
+            always starts fresh (the mock Kafka keeps nothing). docs/POSTTRADE.md.
             """)
 
     @Option(name: .long, help: "The cluster definition (YAML).")

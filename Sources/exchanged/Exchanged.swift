@@ -6,7 +6,12 @@ struct Exchanged: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "exchanged",
         abstract: "The exchange daemon.",
-        discussion:
-            "`node` runs one cluster node; `dev` runs the whole cluster locally with trading bots. The workers come next.",
-        subcommands: [NodeCommand.self, WorkerCommand.self, DevCommand.self, DevChildCommand.self, KafkaMockCommand.self])
+        discussion: """
+            `node` runs one cluster node; `worker` one post-trade worker (clearing, settlement, ledger); `dev` the \
+            whole cluster locally with PostgreSQL, a mock Kafka, the workers and trading bots; `kafka-mock` \
+            librdkafka's mock Kafka cluster alone.
+            """,
+        subcommands: [
+            NodeCommand.self, WorkerCommand.self, DevCommand.self, DevChildCommand.self, KafkaMockCommand.self,
+        ])
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Cluster
 import ClusterConfig
 import Dispatch
+import Foundation
 import ExchangeCore
 import Glibc
 import Kafka
@@ -128,6 +129,9 @@ struct NodeCommand: AsyncParsableCommand {
             }
             publisher?.start()
             logger.info("outbox publisher started", metadata: ["kafka": "\(bootstrap)"])
+            Self.createTopics(
+                bootstrap: bootstrap, partitions: definition.postTrade.topicPartitions,
+                replicationFactor: definition.postTrade.topicReplicationFactor, logger: logger)
         } else if definition.postTrade.outbox {
             logger.warning("postTrade.outbox is on but no Kafka is configured: the outbox fills until one is")
         }
@@ -211,6 +215,29 @@ struct NodeCommand: AsyncParsableCommand {
             logger.critical("exiting after a storage failure", metadata: ["error": "\(failure)"])
             throw ExitCode(70)
         }
+    }
+
+    /// Creates every post-trade topic that does not exist yet, on a thread of its own (the admin call blocks);
+    /// a failure is logged, not fatal: the topics may be managed elsewhere (or the Kafka is a mock that has them).
+    static func createTopics(bootstrap: String, partitions: Int, replicationFactor: Int, logger: Logger) {
+        let thread = Thread {
+            do {
+                let admin = try KafkaAdmin(
+                    configuration: KafkaConfiguration(bootstrapServers: bootstrap, clientID: "exchange-admin"),
+                    logger: logger)
+                let created = try admin.createTopics(
+                    Topic.all.map {
+                        KafkaTopicSpecification(
+                            name: $0, partitions: Int32(partitions), replicationFactor: Int32(replicationFactor))
+                    }, timeout: .seconds(30))
+                let new = created.filter { $0.value == .created }.keys.sorted()
+                if !new.isEmpty { logger.notice("kafka topics created", metadata: ["topics": "\(new)"]) }
+            } catch {
+                logger.warning(
+                    "could not create the post-trade topics (they must exist already)", metadata: ["error": "\(error)"])
+            }
+        }
+        thread.start()
     }
 
     static func makeDirectories(_ path: String, fileSystem: POSIXFileSystem) throws {

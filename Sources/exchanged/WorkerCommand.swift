@@ -89,7 +89,12 @@ struct WorkerCommand: AsyncParsableCommand {
         var options = WorkerRunnerOptions(
             kafka: KafkaConfiguration(
                 bootstrapServers: kafka, clientID: "exchange-\(name.rawValue)",
-                properties: ["auto.offset.reset": "earliest", "fetch.wait.max.ms": "10"]),
+                // A worker killed with SIGKILL holds its partitions until the group coordinator's session
+                // timeout: 6 s (librdkafka's default is 45 s) bounds how long its successor waits.
+                properties: [
+                    "auto.offset.reset": "earliest", "fetch.wait.max.ms": "10", "session.timeout.ms": "6000",
+                    "heartbeat.interval.ms": "1000",
+                ]),
             postgresConnectionString: postgres)
         options.batchSizeMax = batch
         do {

@@ -83,8 +83,9 @@ private final class RuntimeFixture: @unchecked Sendable {
                 """)
             try database.execute(
                 """
-                CREATE TABLE outbox (id bigserial PRIMARY KEY, topic text NOT NULL, key bytea, value bytea NOT NULL,
-                                     headers jsonb NOT NULL DEFAULT '{}', created_at timestamptz NOT NULL DEFAULT now())
+                CREATE TABLE outbox (id bigserial PRIMARY KEY, source text NOT NULL DEFAULT '', topic text NOT NULL,
+                                     key bytea, value bytea NOT NULL, headers jsonb NOT NULL DEFAULT '{}',
+                                     created_at timestamptz NOT NULL DEFAULT now())
                 """)
             try database.execute("CREATE TABLE toy_applications (event_id text NOT NULL)")
             try database.execute("CREATE TABLE toy_events (event_id text PRIMARY KEY)")

@@ -132,6 +132,7 @@ public enum Migrations {
             """
             CREATE TABLE outbox (
                 id bigserial PRIMARY KEY,
+                source text NOT NULL DEFAULT '',
                 topic text NOT NULL,
                 key bytea,
                 value bytea NOT NULL,
@@ -139,6 +140,8 @@ public enum Migrations {
                 created_at timestamptz NOT NULL DEFAULT now()
             )
             """,
+            // Each worker relays its own rows, in id order.
+            "CREATE INDEX outbox_source_id ON outbox (source, id)",
             // Clearing: one row per novated trade, exactly two legs against the CCP.
             """
             CREATE TABLE cleared_trades (

@@ -161,9 +161,16 @@ public final class KafkaOutboxPublisher: OutboxSink, @unchecked Sendable {
         state.flights[route.shard] = flight
     }
 
+    /// Delivery reports that stop coming for this long while messages are in flight mean a stuck producer (seen with
+    /// librdkafka 2.0.2's idempotent producer after every broker went away): it is replaced and every
+    /// unacknowledged entry is produced again.
+    static let deliveryStallNanoseconds: UInt64 = 30_000_000_000
+
     private func run() {
         defer { exited.signal() }
         var produced: UInt64 = 0
+        var lastDelivered = state.delivered
+        var lastProgressAt = DispatchTime.now().uptimeNanoseconds
         while true {
             // Take the new work.
             let (stopping, handOffs) = shared.withLockedValue { shared -> (Bool, [UInt32: ShardHandOff]) in
@@ -187,6 +194,14 @@ public final class KafkaOutboxPublisher: OutboxSink, @unchecked Sendable {
             // Serve delivery reports.
             let inFlight = state.routes.count
             _ = producer?.poll(timeout: inFlight > 0 ? .milliseconds(5) : .zero)
+            let pollNow = DispatchTime.now().uptimeNanoseconds
+            if state.delivered != lastDelivered || state.routes.isEmpty {
+                lastDelivered = state.delivered
+                lastProgressAt = pollNow
+            } else if pollNow - lastProgressAt > Self.deliveryStallNanoseconds {
+                replaceStuckProducer()
+                lastProgressAt = pollNow
+            }
             // Failed deliveries: produce that shard's unacknowledged entries again, in order.
             let now = DispatchTime.now().uptimeNanoseconds
             for (shard, var flight) in state.flights where flight.failed {
@@ -246,6 +261,28 @@ public final class KafkaOutboxPublisher: OutboxSink, @unchecked Sendable {
             if routesCount == 0 || state.flights.values.contains(where: \.failed) {
                 _ = work.wait(timeout: .now() + .milliseconds(50))
             }
+        }
+    }
+
+    /// Replaces the producer and marks every shard's flight failed, so that its unacknowledged entries are produced
+    /// again (under a new generation: reports of the old producer can no longer be confused with the new one's).
+    private func replaceStuckProducer() {
+        logger.warning(
+            "kafka deliveries stalled; replacing the producer", metadata: ["in_flight": "\(state.routes.count)"])
+        let state = self.state
+        do {
+            producer = try KafkaProducer(configuration: configuration, logger: logger) { report in
+                Self.handle(report, state: state)
+            }
+        } catch {
+            state.lastError = "replacing the producer: \(error)"
+            return
+        }
+        state.routes.removeAll()
+        state.failures += 1
+        for shard in Array(state.flights.keys) {
+            state.flights[shard]!.failed = true
+            state.flights[shard]!.retryAt = 0
         }
     }
 

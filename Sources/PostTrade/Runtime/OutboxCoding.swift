@@ -5,11 +5,33 @@ enum OutboxCoding {
     /// Headers as a JSON object text for the `headers jsonb` column.
     static func headersJSON(_ headers: [String: String]) -> String {
         guard !headers.isEmpty else { return "{}" }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        // [String: String] always encodes.
-        let data = try! encoder.encode(headers)
-        return String(decoding: data, as: UTF8.self)
+        // Hand-written (sorted keys, JSON string escapes): JSONEncoder per outbox row was a hot spot.
+        var utf8: [UInt8] = [UInt8(ascii: "{")]
+        for (position, (name, value)) in headers.sorted(by: { $0.key < $1.key }).enumerated() {
+            if position > 0 { utf8.append(UInt8(ascii: ",")) }
+            appendJSONString(name, to: &utf8)
+            utf8.append(UInt8(ascii: ":"))
+            appendJSONString(value, to: &utf8)
+        }
+        utf8.append(UInt8(ascii: "}"))
+        return String(decoding: utf8, as: UTF8.self)
+    }
+
+    static func appendJSONString(_ text: String, to utf8: inout [UInt8]) {
+        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        utf8.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): utf8 += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+            case UInt8(ascii: "\\"): utf8 += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+            case 0..<0x20:
+                utf8 += Array("\\u00".utf8)
+                utf8.append(hex[Int(byte >> 4)])
+                utf8.append(hex[Int(byte & 0x0f)])
+            default: utf8.append(byte)
+            }
+        }
+        utf8.append(UInt8(ascii: "\""))
     }
 
     /// A `headers` column (JSON object text) back into text headers; non-string values keep their JSON text.

@@ -203,6 +203,19 @@ extension WorkerRunner {
                     stored[KafkaTopicPartition(topic: topic, partition: Int32(partition))] = next
                 }
             }
+            // Offsets of a partition are contiguous (idempotent producers, no transactions): a batch starting
+            // after the stored position means records were deleted before this worker read them (retention
+            // shorter than its lag). Never skip them silently: refuse, loudly, until an operator intervenes.
+            var firstOffsets: [KafkaTopicPartition: Int64] = [:]
+            for message in batch {
+                let key = KafkaTopicPartition(topic: message.topic, partition: message.partition)
+                firstOffsets[key] = min(firstOffsets[key] ?? Int64.max, message.offset)
+            }
+            for (partition, first) in firstOffsets.sorted(by: { ($0.key.topic, $0.key.partition) < ($1.key.topic, $1.key.partition) }) {
+                if let position = stored[partition], first > position {
+                    throw OffsetGap(partition: partition, expected: position, found: first)
+                }
+            }
             let fresh = batch.filter { message in
                 message.offset >= stored[KafkaTopicPartition(topic: message.topic, partition: message.partition)]
                     ?? Int64.min
@@ -232,17 +245,18 @@ extension WorkerRunner {
         while start < messages.count {
             let chunk = messages[start..<min(start + Self.outboxRowsPerStatement, messages.count)]
             var values: [String] = []
-            var parameters: [PostgresValue?] = []
+            var parameters: [PostgresValue?] = [PostgresValue(logic.name)]
             for message in chunk {
                 let base = parameters.count
-                values.append("($\(base + 1), $\(base + 2)::bytea, $\(base + 3)::bytea, $\(base + 4)::jsonb)")
+                values.append("($1, $\(base + 1), $\(base + 2)::bytea, $\(base + 3)::bytea, $\(base + 4)::jsonb)")
                 parameters.append(PostgresValue(message.topic))
                 parameters.append(message.key.map { PostgresValue(bytes: $0) })
                 parameters.append(PostgresValue(bytes: message.value))
                 parameters.append(PostgresValue(OutboxCoding.headersJSON(message.headers)))
             }
             try connection.execute(
-                "INSERT INTO outbox (topic, key, value, headers) VALUES \(values.joined(separator: ", "))", parameters)
+                "INSERT INTO outbox (source, topic, key, value, headers) VALUES \(values.joined(separator: ", "))",
+                parameters)
             start += chunk.count
         }
     }
@@ -267,5 +281,19 @@ extension WorkerRunner {
             ON CONFLICT (group_id, topic, partition)
             DO UPDATE SET next_offset = GREATEST(consumer_offsets.next_offset, EXCLUDED.next_offset)
             """, parameters)
+    }
+}
+
+/// Records between the stored position and the first record Kafka delivered are gone (deleted by retention
+/// before this worker consumed them). The batch is refused; the worker retries (and logs) until an operator
+/// resolves it: skipping would silently lose trades.
+struct OffsetGap: Error, CustomStringConvertible {
+    var partition: KafkaTopicPartition
+    var expected: Int64
+    var found: Int64
+
+    var description: String {
+        "\(partition.topic)[\(partition.partition)]: offsets \(expected)..<\(found) are gone from Kafka "
+            + "(deleted by retention before they were consumed); refusing to skip them"
     }
 }

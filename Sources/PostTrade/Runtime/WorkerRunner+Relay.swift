@@ -28,7 +28,8 @@ extension WorkerRunner {
         var headers: [String: String]
     }
 
-    func runRelayLoop(producer: KafkaProducer) {
+    func runRelayLoop(producer initialProducer: KafkaProducer, makeProducer: () throws(KafkaError) -> KafkaProducer) {
+        var producer = initialProducer
         var connection: PostgresConnection?
         var holdsLock = false
         defer { connection?.close() }
@@ -55,6 +56,20 @@ extension WorkerRunner {
                 if stopping { return }
                 // Bounded idle wait; the consume thread's commit or stop() ends it early.
                 control.waitForOutbox(after: generation, timeout: options.relayIdleWait)
+            } catch let stuck as RelayStuck {
+                // The producer stopped delivering (seen with librdkafka 2.0.2's idempotent producer after every
+                // broker went away and came back): replace it; the rows are still in the outbox and are produced
+                // again by the new producer (duplicates are dropped downstream by event id).
+                recordFailure("relay outbox", stuck)
+                if stopping { return }
+                do {
+                    producer = try makeProducer()
+                    deliveries.removeAll()
+                } catch {
+                    recordFailure("replace the relay's producer", error)
+                    control.backoff(backoff, until: RunnerControl.relayStop)
+                    backoff = backoff.doubled(max: options.reconnectBackoffMax)
+                }
             } catch {
                 recordFailure("relay outbox", error)
                 if stopping { return }
@@ -66,14 +81,13 @@ extension WorkerRunner {
         }
     }
 
-    /// Session advisory lock key shared by every relay of one database: one relay at a time keeps the outbox order
-    /// and avoids producing the same rows twice. Held until the relay's connection closes.
-    static let relayLockKey: Int64 = 0x6578_6368_6f75_7462  // "exchoutb"
-
-    /// Takes the relay lock if free; `true` when this connection now holds it.
+    /// Session advisory lock per outbox source (worker name): one relay per worker kind at a time keeps that
+    /// worker's rows in order and avoids producing them twice; the kinds relay in parallel. Held until the relay's
+    /// connection closes.
     private func takeRelayLock(_ connection: PostgresConnection) throws -> Bool {
         let result = try connection.execute(
-            "SELECT pg_try_advisory_lock($1::bigint)", [PostgresValue(Self.relayLockKey)])
+            "SELECT pg_try_advisory_lock(hashtext('exchange.outbox.relay.' || $1)::bigint)",
+            [PostgresValue(logic.name)])
         return try result.bool(0, 0) == true
     }
 
@@ -81,14 +95,23 @@ extension WorkerRunner {
         var description: String
     }
 
+    /// Delivery reports stopped coming for longer than ``deliveryStallLimit``.
+    struct RelayStuck: Error, CustomStringConvertible {
+        var pending: Int
+        var description: String { "\(pending) messages without a delivery report for 30 s: replacing the producer" }
+    }
+
+    /// How long the relay waits for the delivery reports of one round before it gives up on the producer.
+    static let deliveryStallLimit: Duration = .seconds(30)
+
     /// Produces the oldest outbox rows, waits for their delivery reports, and deletes the rows acknowledged
     /// before the first failed one (so a retry keeps their order). Returns how many rows were read.
     private func relayRound(producer: KafkaProducer, connection: PostgresConnection, stopping: Bool) throws -> Int {
         let result = try connection.execute(
             """
             SELECT id, topic, encode(key, 'hex'), encode(value, 'hex'), headers::text
-            FROM outbox ORDER BY id LIMIT $1
-            """, [PostgresValue(options.relayBatchSizeMax)])
+            FROM outbox WHERE source = $2 ORDER BY id LIMIT $1
+            """, [PostgresValue(options.relayBatchSizeMax), PostgresValue(logic.name)])
         guard result.rowCount > 0 else { return 0 }
         var rows: [OutboxRow] = []
         rows.reserveCapacity(result.rowCount)
@@ -155,6 +178,8 @@ extension WorkerRunner {
     /// stopping, gives up after ``WorkerRunnerOptions/stopFlushTimeout``.
     private func waitForDeliveries(_ producer: KafkaProducer, stopping: Bool) throws {
         let deadline = ContinuousClock.now + options.stopFlushTimeout
+        var lastProgress = ContinuousClock.now
+        var pending = producer.pendingDeliveryCount
         while true {
             do {
                 try producer.flush(timeout: .seconds(1))
@@ -162,6 +187,13 @@ extension WorkerRunner {
             } catch {
                 let giveUp = (stopping || control.isRelayStopRequested) && ContinuousClock.now >= deadline
                 if giveUp { throw error }
+                let now = producer.pendingDeliveryCount
+                if now < pending {
+                    pending = now
+                    lastProgress = ContinuousClock.now
+                } else if ContinuousClock.now - lastProgress > Self.deliveryStallLimit {
+                    throw RelayStuck(pending: now)
+                }
             }
         }
     }

@@ -113,7 +113,7 @@ public final class WorkerRunner: @unchecked Sendable {
         }
         consumeThread.name = "worker-\(logic.name)-consume"
         let relayThread = Thread { [self] in
-            runRelayLoop(producer: producer)
+            runRelayLoop(producer: producer) { [self] () throws(KafkaError) -> KafkaProducer in try makeProducer() }
             control.threadFinished(Self.relayThreadName)
         }
         relayThread.name = "worker-\(logic.name)-relay"
