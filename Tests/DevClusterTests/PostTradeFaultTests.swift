@@ -218,7 +218,37 @@ final class PostTradeCluster {
             #expect((check.executed.total ?? 0) > 100, "the bots traded")
             let report = try await fixture.verify()
             #expect(report.passed, "\(report.render())")
+
+            // The operator's command agrees (exit 0, JSON), and refuses bad arguments with 64.
+            let config = fixture.cluster.definitionPath
+            let reconciled = try Self.run(
+                "exchangectl", ["reconcile", "--config", config, "--postgres", fixture.stack.connectionString, "--json"])
+            #expect(reconciled.status == 0, "\(reconciled.output)")
+            let json = try JSONSerialization.jsonObject(with: Data(reconciled.output.utf8)) as? [String: Any]
+            #expect((json?["report"] as? [String: Any])?["isClean"] as? Bool == true)
+            let bad = try Self.run("exchangectl", ["reconcile", "--config", config, "--postgres", "x", "--wait", "-5"])
+            #expect(bad.status == 64, "\(bad.output)")
+            // A database that does not answer is a failed reconciliation, not a hang.
+            let unreachable = try Self.run(
+                "exchangectl",
+                ["reconcile", "--config", config, "--postgres", "host=127.0.0.1 port=1 connect_timeout=2", "--wait", "0"])
+            #expect(unreachable.status == 1, "\(unreachable.output)")
+            #expect(unreachable.output.contains("reconcile: FAILED"))
         }
+    }
+
+    /// Runs a built executable of the package; returns its exit status and its stdout and stderr.
+    static func run(_ name: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try LocalCluster.findBinary(named: name))
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
     /// Malformed and unknown-version records on trade.executed go to dead.letter with the reason, and the clearing
