@@ -237,6 +237,45 @@ final class PostTradeCluster {
         }
     }
 
+    /// `exchanged kafka-mock`: the bootstrap line first, broker faults on stdin, a clean exit; bad arguments 64.
+    @Test func kafkaMockCommandPrintsItsBootstrapAndTakesBrokerFaultsOnStdin() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try LocalCluster.findBinary(named: "exchanged"))
+        process.arguments = ["kafka-mock", "--brokers", "2", "--partitions", "2"]
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let reader = output.fileHandleForReading
+        func line() -> String {
+            var bytes: [UInt8] = []
+            while true {
+                let chunk = reader.readData(ofLength: 1)
+                guard let byte = chunk.first, byte != UInt8(ascii: "\n") else { break }
+                bytes.append(byte)
+            }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        let bootstrap = line()
+        #expect(bootstrap.hasPrefix("bootstrap=127.0.0.1:"), "\(bootstrap)")
+        for command in ["down 1", "up 1", "topic extra.topic 3", "down 9", "frobnicate"] {
+            input.fileHandleForWriting.write(Data((command + "\n").utf8))
+            let answer = line()
+            if command == "down 9" || command == "frobnicate" {
+                #expect(answer.hasPrefix("error "), "\(command): \(answer)")
+            } else {
+                #expect(answer == "ok \(command)", "\(command): \(answer)")
+            }
+        }
+        input.fileHandleForWriting.write(Data("quit\n".utf8))
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let bad = try Self.run("exchanged", ["kafka-mock", "--brokers", "17"])
+        #expect(bad.status == 64, "\(bad.output)")
+    }
+
     /// Runs a built executable of the package; returns its exit status and its stdout and stderr.
     static func run(_ name: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()
