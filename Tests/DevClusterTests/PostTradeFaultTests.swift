@@ -219,6 +219,16 @@ final class PostTradeCluster {
             let report = try await fixture.verify()
             #expect(report.passed, "\(report.render())")
 
+            // The outbox is visible to operators: status and metrics.
+            let node = try #require(fixture.definition.nodes.first)
+            let metrics = try await OpsHTTPClient.request(
+                "GET", host: node.metricsAddress.host, port: Int(node.metricsAddress.port), path: "/metrics",
+                timeout: .seconds(5)
+            ).text
+            #expect(metrics.contains("outbox_pending_events"), "\(metrics.prefix(500))")
+            let statuses = await fixture.cluster.fetchStatuses()
+            #expect(statuses.values.allSatisfy { $0.shards.allSatisfy { $0.outboxPendingEvents == 0 } })
+
             // The operator's command agrees (exit 0, JSON), and refuses bad arguments with 64.
             let config = fixture.cluster.definitionPath
             let reconciled = try Self.run(

@@ -47,6 +47,8 @@ public final class NodeMetrics: Sendable {
         var appliedIndex: Gauge
         var lastIndex: Gauge
         var isLeader: Gauge
+        var outboxPendingEvents: Gauge
+        var outboxPublishedThrough: Gauge
         var stopped: [String: Gauge]
         var followerLag: [NodeID: Gauge]
     }
@@ -150,6 +152,13 @@ public final class NodeMetrics: Sendable {
                 appliedIndex: gauge("applied_index", "", "Highest log index applied to the state machine.", shard),
                 lastIndex: gauge("last_index", "", "Last index of this replica's log.", shard),
                 isLeader: gauge("is_leader", "", "1 when this replica leads the shard.", shard),
+                outboxPendingEvents: gauge(
+                    "outbox_pending_events", "",
+                    "Post-trade: committed events not yet recorded as delivered to Kafka (grows while Kafka is down).",
+                    shard),
+                outboxPublishedThrough: gauge(
+                    "outbox_published_through", "", "Post-trade: log index through which every event is in Kafka.",
+                    shard),
                 stopped: stopped, followerLag: lag)
         }
         self.shards = shards
@@ -257,6 +266,8 @@ public final class NodeMetrics: Sendable {
             instruments.appliedIndex.set(Double(shard.appliedIndex))
             instruments.lastIndex.set(Double(shard.lastIndex))
             instruments.isLeader.set(shard.role == .leader ? 1.0 : 0.0)
+            instruments.outboxPendingEvents.set(Double(shard.outboxPendingEvents ?? 0))
+            instruments.outboxPublishedThrough.set(Double(shard.outboxPublishedThrough ?? 0))
             for (code, gauge) in instruments.stopped {
                 gauge.set(shard.stopped?.code == code ? 1.0 : 0.0)
             }

@@ -111,6 +111,10 @@ public struct NodeStatus: Codable, Sendable, Hashable {
         /// The other replicas, sorted by node id; empty unless this replica leads.
         public var followers: [Follower]
         public var stopped: Stopped?
+        /// With the post-trade outbox: events committed and not yet recorded as in Kafka, and the log index
+        /// through which everything is (`ShardOutbox`); nil without an outbox.
+        public var outboxPendingEvents: Int?
+        public var outboxPublishedThrough: UInt64?
 
         public init(
             shardID: UInt32, role: Role, replicaRole: String? = nil, term: UInt64, leaderID: NodeID,
@@ -241,8 +245,14 @@ extension NodeStatus {
             raft[shardID] = replica.status
             if let failure = replica.stopped { stopped[shardID] = failure }
         }
-        return make(
+        var status = make(
             nodeID: host.nodeID, cluster: cluster, uptimeSeconds: uptimeSeconds, raft: raft,
             replicaRoles: replicaRoles, stopped: stopped, transport: transport)
+        for index in status.shards.indices {
+            guard let replica = host.replicas[status.shards[index].shardID], replica.options.keepsOutbox else { continue }
+            status.shards[index].outboxPendingEvents = replica.outbox.pendingEventCount
+            status.shards[index].outboxPublishedThrough = replica.outbox.publishedThrough
+        }
+        return status
     }
 }
