@@ -1,6 +1,7 @@
 import CRdKafka
 public import Logging
 import NIOConcurrencyHelpers
+import Foundation
 
 /// Identifies one message handed to ``KafkaProducer/send(topic:key:value:headers:)``; the same number comes back
 /// in its ``KafkaDeliveryReport``. Numbers start at 1 and increase per producer.
@@ -260,4 +261,41 @@ private func kafkaDeliveryReportCallback(
     state.deliver(
         KafkaDeliveryReport(
             messageID: id, topic: topic, partition: record.partition, offset: record.offset, error: error))
+}
+
+extension KafkaProducer {
+    /// Releases `producer` on a thread of its own. `rd_kafka_destroy` waits for librdkafka's internal threads,
+    /// which can hang when the producer is stuck (the reason to replace it); the caller must not hang with it.
+    /// If it never returns, that thread and the handle are leaked.
+    public static func retireInBackground(_ producer: KafkaProducer, logger: Logger) {
+        let box = RetiredProducer(producer)
+        let thread = Thread {
+            let started = ContinuousClock.now
+            box.release()
+            let took = ContinuousClock.now - started
+            if took > .seconds(5) {
+                logger.warning("retiring a kafka producer took long", metadata: ["seconds": "\(took)"])
+            }
+        }
+        thread.name = "kafka-producer-retire"
+        thread.start()
+    }
+}
+
+/// Holds the last reference to a producer until `release()`.
+private final class RetiredProducer: @unchecked Sendable {
+    private var producer: KafkaProducer?
+    init(_ producer: KafkaProducer) { self.producer = producer }
+    /// Drops the reference once it is the last one (the caller's own reference goes within moments), so that
+    /// the destruction runs here and not on the caller's thread.
+    func release() {
+        guard var held = producer else { return }
+        producer = nil
+        var waited = 0
+        while !isKnownUniquelyReferenced(&held), waited < 10_000 {
+            usleep(1_000)
+            waited += 1
+        }
+        withExtendedLifetime(held) {}
+    }
 }

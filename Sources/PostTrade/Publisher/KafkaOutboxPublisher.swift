@@ -270,10 +270,13 @@ public final class KafkaOutboxPublisher: OutboxSink, @unchecked Sendable {
         logger.warning(
             "kafka deliveries stalled; replacing the producer", metadata: ["in_flight": "\(state.routes.count)"])
         let state = self.state
+        let stuckProducer = producer
         do {
             producer = try KafkaProducer(configuration: configuration, logger: logger) { report in
                 Self.handle(report, state: state)
             }
+            // Destroying a stuck producer can block for ever: never on the publisher thread.
+            if let stuckProducer { KafkaProducer.retireInBackground(stuckProducer, logger: logger) }
         } catch {
             state.lastError = "replacing the producer: \(error)"
             return

@@ -63,8 +63,11 @@ extension WorkerRunner {
                 recordFailure("relay outbox", stuck)
                 if stopping { return }
                 do {
+                    let stuckProducer = producer
                     producer = try makeProducer()
                     deliveries.removeAll()
+                    // Destroying a stuck producer can block for ever: never on the relay thread.
+                    KafkaProducer.retireInBackground(stuckProducer, logger: logger)
                 } catch {
                     recordFailure("replace the relay's producer", error)
                     control.backoff(backoff, until: RunnerControl.relayStop)
