@@ -229,6 +229,21 @@ public final class KafkaConsumer {
     /// Commits `offsets` to the group coordinator and waits for the answer. Throws on the first partition the
     /// coordinator refused.
     /// - Important: blocks the calling thread.
+    /// The partition's high watermark (the offset the next produced record gets), asked of its leader.
+    /// - Important: blocks up to `timeout`.
+    public func highWatermark(topic: String, partition: Int32, timeout: Duration = .seconds(2)) throws(KafkaError)
+        -> Int64
+    {
+        let client = try openClient()
+        var low: Int64 = 0
+        var high: Int64 = 0
+        let result = rd_kafka_query_watermark_offsets(client, topic, partition, &low, &high, timeout.kafkaMilliseconds)
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(result, message: "watermarks of \(topic)[\(partition)]")
+        }
+        return high
+    }
+
     public func commit(_ offsets: [KafkaCommitOffset]) throws(KafkaError) {
         try commit(offsets, asynchronously: false)
     }

@@ -70,7 +70,7 @@ extension WorkerRunner {
     }
 
     func runConsumeLoop(_ handOff: (KafkaConsumer, ConsumeSession)) {
-        let (consumer, session) = handOff
+        var (consumer, session) = handOff
         defer {
             do { try consumer.close() } catch { recordFailure("close consumer", error) }
             session.connection?.close()
@@ -111,6 +111,24 @@ extension WorkerRunner {
                 }
             }
             pollBatch(consumer, session: session)
+            if session.batch.isEmpty {
+                if watchdog.idle(consumer: consumer, session: session, runner: self) {
+                    // Assigned partitions have records past the stored positions, yet nothing arrives: the
+                    // consumer is stuck (seen with librdkafka 2.0.2 after every broker went away). Replace it;
+                    // the new member starts from the stored offsets.
+                    do {
+                        let fresh = try makeConsumer(session: session)
+                        try fresh.subscribe(topics: logic.inputTopics)
+                        retireInBackground(consumer)
+                        consumer = fresh
+                        session.batch = []
+                    } catch {
+                        recordFailure("replace a stuck consumer", error)
+                    }
+                }
+            } else {
+                watchdog.progressed()
+            }
             // A rebalance inside the polls may have found the database unusable: rewind before applying.
             if session.needsRewind || session.batch.isEmpty { continue }
             let batch = session.batch
@@ -296,4 +314,78 @@ struct OffsetGap: Error, CustomStringConvertible {
         "\(partition.topic)[\(partition.partition)]: offsets \(expected)..<\(found) are gone from Kafka "
             + "(deleted by retention before they were consumed); refusing to skip them"
     }
+}
+
+/// Notices a consumer that stopped delivering: after ``idleLimit`` without a record, it asks the leaders of the
+/// assigned partitions for their high watermarks and compares them with the stored positions; records waiting
+/// there for ``stallLimit`` mean the consumer is stuck.
+final class ConsumeWatchdog {
+    static let idleLimit: Duration = .seconds(10)
+    static let stallLimit: Duration = .seconds(20)
+    private var lastRecord = ContinuousClock.now
+    private var lastCheck = ContinuousClock.now
+    private var waitingSince: ContinuousClock.Instant?
+
+    func progressed() {
+        lastRecord = ContinuousClock.now
+        waitingSince = nil
+    }
+
+    /// True when the consumer should be replaced.
+    func idle(consumer: KafkaConsumer, session: ConsumeSession, runner: WorkerRunner) -> Bool {
+        let now = ContinuousClock.now
+        guard now - lastRecord > Self.idleLimit, now - lastCheck > .seconds(5), let connection = session.connection
+        else { return false }
+        lastCheck = now
+        do {
+            let assignment = try consumer.assignment()
+            guard !assignment.isEmpty else { return false }
+            let stored = try runner.storedOffsets(for: assignment, connection: connection)
+            var behind: [String] = []
+            for partition in assignment {
+                let high = try consumer.highWatermark(topic: partition.topic, partition: partition.partition)
+                let position = stored[partition] ?? KafkaOffset.beginning
+                if position >= 0, high > position { behind.append("\(partition.topic)[\(partition.partition)] \(position)<\(high)") }
+            }
+            guard !behind.isEmpty else {
+                waitingSince = nil
+                return false
+            }
+            if waitingSince == nil { waitingSince = now }
+            guard now - waitingSince! > Self.stallLimit else { return false }
+            runner.recordFailure(
+                "consumer stalled", ConsumerStalled(description: "records wait but none arrive: \(behind.joined(separator: ", "))"))
+            waitingSince = nil
+            lastRecord = now
+            return true
+        } catch {
+            return false
+        }
+    }
+}
+
+struct ConsumerStalled: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Releases a Kafka client on a thread of its own once it holds the last reference (closing or destroying a
+/// stuck client can block for ever; leaked then).
+func retireInBackground(_ object: AnyObject) {
+    final class Box: @unchecked Sendable {
+        var object: AnyObject?
+        init(_ object: AnyObject) { self.object = object }
+    }
+    let box = Box(object)
+    let thread = Thread {
+        guard var held = box.object else { return }
+        box.object = nil
+        var waited = 0
+        while !isKnownUniquelyReferenced(&held), waited < 10_000 {
+            usleep(1_000)
+            waited += 1
+        }
+        withExtendedLifetime(held) {}
+    }
+    thread.name = "kafka-client-retire"
+    thread.start()
 }

@@ -54,6 +54,8 @@ public final class WorkerRunner: @unchecked Sendable {
     private let state = NIOLockedValueBox(WorkerRunnerCounters())
     private let lifecycle = NIOLockedValueBox(Lifecycle.created)
     let crash = CrashSwitch()
+    /// Touched only by the consume thread.
+    let watchdog = ConsumeWatchdog()
 
     private enum Lifecycle { case created, running, stopped }
 
