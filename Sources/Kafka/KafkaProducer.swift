@@ -263,39 +263,30 @@ private func kafkaDeliveryReportCallback(
             messageID: id, topic: topic, partition: record.partition, offset: record.offset, error: error))
 }
 
-extension KafkaProducer {
-    /// Releases `producer` on a thread of its own. `rd_kafka_destroy` waits for librdkafka's internal threads,
-    /// which can hang when the producer is stuck (the reason to replace it); the caller must not hang with it.
-    /// If it never returns, that thread and the handle are leaked.
-    public static func retireInBackground(_ producer: KafkaProducer, logger: Logger) {
-        let box = RetiredProducer(producer)
-        let thread = Thread {
-            let started = ContinuousClock.now
-            box.release()
-            let took = ContinuousClock.now - started
-            if took > .seconds(5) {
-                logger.warning("retiring a kafka producer took long", metadata: ["seconds": "\(took)"])
-            }
-        }
-        thread.name = "kafka-producer-retire"
-        thread.start()
+/// Releases a Kafka client (producer or consumer) on a thread of its own, once that thread holds its last
+/// reference. `rd_kafka_destroy` (and a consumer's close) waits for librdkafka's internal threads, which can
+/// hang when the client is stuck, the very reason to replace it: the caller must not hang with it. If it never
+/// returns, that thread and the handle are leaked.
+public func retireKafkaClientInBackground(_ client: AnyObject, logger: Logger) {
+    final class Box: @unchecked Sendable {
+        var client: AnyObject?
+        init(_ client: AnyObject) { self.client = client }
     }
-}
-
-/// Holds the last reference to a producer until `release()`.
-private final class RetiredProducer: @unchecked Sendable {
-    private var producer: KafkaProducer?
-    init(_ producer: KafkaProducer) { self.producer = producer }
-    /// Drops the reference once it is the last one (the caller's own reference goes within moments), so that
-    /// the destruction runs here and not on the caller's thread.
-    func release() {
-        guard var held = producer else { return }
-        producer = nil
+    let box = Box(client)
+    let thread = Thread {
+        guard var held = box.client else { return }
+        box.client = nil
+        // The caller's own reference goes within moments; wait for it so that the destruction runs here.
         var waited = 0
         while !isKnownUniquelyReferenced(&held), waited < 10_000 {
             usleep(1_000)
             waited += 1
         }
-        withExtendedLifetime(held) {}
+        let started = ContinuousClock.now
+        held = NSNull()  // drops the last reference: the client is destroyed here
+        let took = ContinuousClock.now - started
+        if took > .seconds(5) { logger.warning("retiring a kafka client took long", metadata: ["duration": "\(took)"]) }
     }
+    thread.name = "kafka-client-retire"
+    thread.start()
 }

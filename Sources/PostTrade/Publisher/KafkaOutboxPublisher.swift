@@ -276,7 +276,7 @@ public final class KafkaOutboxPublisher: OutboxSink, @unchecked Sendable {
                 Self.handle(report, state: state)
             }
             // Destroying a stuck producer can block for ever: never on the publisher thread.
-            if let stuckProducer { KafkaProducer.retireInBackground(stuckProducer, logger: logger) }
+            if let stuckProducer { retireKafkaClientInBackground(stuckProducer, logger: logger) }
         } catch {
             state.lastError = "replacing the producer: \(error)"
             return

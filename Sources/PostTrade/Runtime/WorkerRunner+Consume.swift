@@ -119,7 +119,7 @@ extension WorkerRunner {
                     do {
                         let fresh = try makeConsumer(session: session)
                         try fresh.subscribe(topics: logic.inputTopics)
-                        retireInBackground(consumer)
+                        retireKafkaClientInBackground(consumer, logger: logger)
                         consumer = fresh
                         session.batch = []
                     } catch {
@@ -366,26 +366,4 @@ final class ConsumeWatchdog {
 
 struct ConsumerStalled: Error, CustomStringConvertible {
     var description: String
-}
-
-/// Releases a Kafka client on a thread of its own once it holds the last reference (closing or destroying a
-/// stuck client can block for ever; leaked then).
-func retireInBackground(_ object: AnyObject) {
-    final class Box: @unchecked Sendable {
-        var object: AnyObject?
-        init(_ object: AnyObject) { self.object = object }
-    }
-    let box = Box(object)
-    let thread = Thread {
-        guard var held = box.object else { return }
-        box.object = nil
-        var waited = 0
-        while !isKnownUniquelyReferenced(&held), waited < 10_000 {
-            usleep(1_000)
-            waited += 1
-        }
-        withExtendedLifetime(held) {}
-    }
-    thread.name = "kafka-client-retire"
-    thread.start()
 }

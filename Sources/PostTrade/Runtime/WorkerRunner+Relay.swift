@@ -67,7 +67,7 @@ extension WorkerRunner {
                     producer = try makeProducer()
                     deliveries.removeAll()
                     // Destroying a stuck producer can block for ever: never on the relay thread.
-                    KafkaProducer.retireInBackground(stuckProducer, logger: logger)
+                    retireKafkaClientInBackground(stuckProducer, logger: logger)
                 } catch {
                     recordFailure("replace the relay's producer", error)
                     control.backoff(backoff, until: RunnerControl.relayStop)
