@@ -57,7 +57,16 @@ final class SpawnThread: @unchecked Sendable {
 
 /// `posix_spawn` of one node process with its output appended to a log file.
 enum ProcessSpawner {
-    /// Spawns `arguments[0]` with `arguments`, stdin from /dev/null and stdout and stderr appended to `logPath`.
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+), which Swift's Glibc module does not import
+    /// (it is declared under `_GNU_SOURCE` only).
+    typealias CloseFromAction = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    static let closeFromAction: CloseFromAction? = {
+        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(symbol, to: CloseFromAction.self)
+    }()
+
+    /// Spawns `arguments[0]` with `arguments`, stdin from /dev/null, stdout and stderr appended to `logPath`, and no
+    /// other file descriptor of this process.
     ///
     /// The child gets its own process group (a Ctrl-C in the terminal reaches only the supervisor, which then stops
     /// the nodes in order), an empty signal mask and default dispositions for the signals the supervisor may ignore.
@@ -72,6 +81,22 @@ enum ProcessSpawner {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else of this process leaks into the child: an inherited socket stays open as long as the child
+        // lives. Seen with the in-process mock Kafka: a broker "closed" its connections, yet every child spawned
+        // meanwhile held copies, so the clients never saw a disconnect and waited on requests for minutes; and the
+        // mock failed to re-bind a broker's port that a child still held open (an assertion in librdkafka).
+        guard let closeFrom = closeFromAction else {
+            return .failure(
+                LocalClusterError(
+                    code: .spawnFailed, message: "posix_spawn_file_actions_addclosefrom_np is missing (glibc < 2.34)"))
+        }
+        let closeStatus = closeFrom(&actions, 3)
+        guard closeStatus == 0 else {
+            return .failure(
+                LocalClusterError(
+                    code: .spawnFailed, message: "posix_spawn_file_actions_addclosefrom_np failed",
+                    systemError: closeStatus))
+        }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

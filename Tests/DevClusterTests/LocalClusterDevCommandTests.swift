@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import Testing
 
@@ -26,6 +27,24 @@ import Testing
         Glibc.kill(pid, SIGKILL)
         waitpid(pid, &status, 0)
         return nil
+    }
+
+    /// A spawned child gets stdin, stdout and stderr and nothing else of the test process: an inherited socket
+    /// (the in-process mock Kafka's connections) would stay open for the child's whole life.
+    @Test func spawnedChildInheritsNoOtherFileDescriptor() async throws {
+        let root = try LocalCluster.makeTemporaryDirectory(prefix: "spawn-fds-")
+        defer { LocalCluster.removeTree(root) }
+        var ends: [Int32] = [0, 0]
+        #expect(pipe(&ends) == 0)  // no O_CLOEXEC: exactly what a library might leave behind
+        defer { close(ends[0]); close(ends[1]) }
+        let output = root + "/fds.txt"
+        let pid = try await SpawnThread.shared.run {
+            ProcessSpawner.spawn(arguments: ["/bin/sh", "-c", "ls /proc/$$/fd"], logPath: output)
+        }.get()
+        let status = await Self.waitForExit(pid, timeout: .seconds(30))
+        #expect(status == .exited(code: 0))
+        let listed = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(listed.sorted() == ["0", "1", "2"], "pipe fds \(ends): \(listed)")
     }
 
     @Test func devExitAfterLoadPrintsTheSummaryAndPassesVerification() async throws {
