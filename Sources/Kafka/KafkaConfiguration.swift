@@ -1,4 +1,5 @@
 import CRdKafka
+import Foundation
 import NIOConcurrencyHelpers
 
 /// Connection settings shared by ``KafkaProducer``, ``KafkaConsumer``.
@@ -22,6 +23,23 @@ public struct KafkaConfiguration: Sendable, Hashable {
         self.properties = properties
     }
 
+    /// This configuration with each of `defaults` added where ``properties`` does not set it already.
+    public func settingDefaults(_ defaults: [String: String]) -> KafkaConfiguration {
+        var copy = self
+        copy.properties.merge(defaults) { given, _ in given }
+        return copy
+    }
+
+    /// Timeouts for a broker that stops answering without closing its connections (a network partition, a
+    /// hung broker, librdkafka's mock cluster with a broker set down): librdkafka's defaults wait 60 s for any
+    /// request (`socket.timeout.ms`) and 30 s for a produce request (`request.timeout.ms`) before it gives up on
+    /// the connection and retries elsewhere. The exchange's clients give up after 10 s.
+    public static let unresponsiveBrokerTimeouts: [String: String] = ["socket.timeout.ms": "10000"]
+
+    /// ``unresponsiveBrokerTimeouts`` plus the producer's own request timeout.
+    public static let producerTimeouts: [String: String] = unresponsiveBrokerTimeouts.merging(
+        ["request.timeout.ms": "10000"]) { first, _ in first }
+
     /// Builds a native configuration; `enforced` is applied last.
     func makeNative(enforced: [(String, String)]) throws(KafkaError) -> NativeConfiguration {
         guard !bootstrapServers.isEmpty else {
@@ -34,6 +52,10 @@ public struct KafkaConfiguration: Sendable, Hashable {
         try native.set("client.id", clientID)
         for key in properties.keys.sorted() {
             try native.set(key, properties[key]!)
+        }
+        // librdkafka's own debug contexts (e.g. `broker,eos,topic`) for a diagnosis, logged to stderr.
+        if let contexts = ProcessInfo.processInfo.environment["EXCHANGE_KAFKA_DEBUG"], !contexts.isEmpty {
+            try native.set("debug", contexts)
         }
         for (key, value) in enforced {
             try native.set(key, value)

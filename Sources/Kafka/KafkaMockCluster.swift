@@ -49,6 +49,19 @@ public final class KafkaMockCluster: @unchecked Sendable {
         try control("broker \(id) up") { rd_kafka_mock_broker_set_up($0, id) }
     }
 
+    /// Delays every response of broker `id` (-1: every broker) by `delay` from now on, rounded down to
+    /// milliseconds (`0...Int32.max` ms); `.zero` answers at once again. Responses already delayed keep their
+    /// delay. A delay far beyond the clients' request timeouts makes a broker that keeps its connections open
+    /// but no longer answers (a network partition, a hung broker).
+    public func setBrokerResponseDelay(_ id: Int32, _ delay: Duration) throws(KafkaError) {
+        guard delay >= .zero else {
+            throw KafkaError(RD_KAFKA_RESP_ERR__INVALID_ARG, message: "response delay \(delay) is negative")
+        }
+        try control("broker \(id) response delay \(delay)") {
+            rd_kafka_mock_broker_set_rtt($0, id, delay.kafkaMilliseconds)
+        }
+    }
+
     /// Creates `name` with partition leaders spread over the brokers.
     /// - Parameter replicationFactor: `1...brokerCount`.
     public func createTopic(name: String, partitions: Int32, replicationFactor: Int32) throws(KafkaError) {

@@ -87,14 +87,8 @@ struct WorkerCommand: AsyncParsableCommand {
             case .ledger: LedgerLogic()
             }
         var options = WorkerRunnerOptions(
-            kafka: KafkaConfiguration(
-                bootstrapServers: kafka, clientID: "exchange-\(name.rawValue)",
-                // A worker killed with SIGKILL holds its partitions until the group coordinator's session
-                // timeout: 6 s (librdkafka's default is 45 s) bounds how long its successor waits.
-                properties: [
-                    "auto.offset.reset": "earliest", "fetch.wait.max.ms": "10", "session.timeout.ms": "6000",
-                    "heartbeat.interval.ms": "1000",
-                ]),
+            // Consumer and producer settings: WorkerRunnerOptions.consumerDefaults, KafkaConfiguration.producerTimeouts.
+            kafka: KafkaConfiguration(bootstrapServers: kafka, clientID: "exchange-\(name.rawValue)"),
             postgresConnectionString: postgres)
         options.batchSizeMax = batch
         do {

@@ -184,6 +184,16 @@ struct KafkaTests {
         #expect(NativeHandleLedger.liveCount == baseline)
     }
 
+    @Test func defaultsFillOnlyWhatIsNotSet() {
+        let given = KafkaConfiguration(
+            bootstrapServers: "127.0.0.1:1", properties: ["socket.timeout.ms": "2500", "linger.ms": "5"])
+        let filled = given.settingDefaults(KafkaConfiguration.producerTimeouts)
+        #expect(filled.properties["socket.timeout.ms"] == "2500", "a given value wins")
+        #expect(filled.properties["linger.ms"] == "5")
+        #expect(filled.properties["request.timeout.ms"] == KafkaConfiguration.producerTimeouts["request.timeout.ms"])
+        #expect(filled.bootstrapServers == given.bootstrapServers && filled.clientID == given.clientID)
+    }
+
     @Test func brokerDownThenUpDeliversEverythingExactlyOnce() async throws {
         let (deliveredWhileDown, reports, messages) = try await onDedicatedThread {
             let cluster = try KafkaMockCluster(brokerCount: 3)

@@ -75,15 +75,13 @@ public final class KafkaOutboxPublisher: OutboxSink, @unchecked Sendable {
     private var producer: KafkaProducer?
 
     /// - Parameter configuration: `bootstrap.servers` and extra producer properties. The publisher adds
-    ///   `message.timeout.ms=0` (retry for ever: a trade may be delayed by a Kafka outage, never dropped)
-    ///   unless set, and enforces idempotence and acks=all (`KafkaProducer`).
+    ///   `message.timeout.ms=0` (retry for ever: a trade may be delayed by a Kafka outage, never dropped) and
+    ///   `KafkaConfiguration.producerTimeouts` unless set, and enforces idempotence and acks=all (`KafkaProducer`).
     public init(configuration: KafkaConfiguration, logger: Logger = Logger(label: "exchange.outbox")) throws(KafkaError) {
-        var configuration = configuration
-        if configuration.properties["message.timeout.ms"] == nil { configuration.properties["message.timeout.ms"] = "0" }
-        if configuration.properties["linger.ms"] == nil { configuration.properties["linger.ms"] = "1" }
-        if configuration.properties["queue.buffering.max.messages"] == nil {
-            configuration.properties["queue.buffering.max.messages"] = "1000000"
-        }
+        let configuration = configuration.settingDefaults(
+            KafkaConfiguration.producerTimeouts.merging([
+                "message.timeout.ms": "0", "linger.ms": "1", "queue.buffering.max.messages": "1000000",
+            ]) { first, _ in first })
         self.configuration = configuration
         self.logger = logger
         let state = self.state

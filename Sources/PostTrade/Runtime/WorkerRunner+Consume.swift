@@ -15,10 +15,7 @@ final class ConsumeSession {
 
 extension WorkerRunner {
     func makeConsumer(session: ConsumeSession) throws(KafkaError) -> KafkaConsumer {
-        var configuration = options.kafka
-        if configuration.properties["auto.offset.reset"] == nil {
-            configuration.properties["auto.offset.reset"] = "earliest"
-        }
+        let configuration = options.kafka.settingDefaults(WorkerRunnerOptions.consumerDefaults)
         return try KafkaConsumer(
             configuration: configuration, groupID: groupID, logger: logger,
             onAssign: { [self] partitions in startOffsets(for: partitions, session: session) },

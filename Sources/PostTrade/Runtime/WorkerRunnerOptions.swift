@@ -4,8 +4,23 @@ public import Kafka
 public struct WorkerRunnerOptions: Sendable {
     /// Kafka bootstrap servers and extra librdkafka properties, shared by the consumer and the relay's producer.
     /// The runner sets `group.id` (`exchange.<logic name>`), `enable.auto.commit=false`, `enable.idempotence=true`
-    /// and `acks=all` itself; `auto.offset.reset` defaults to `earliest` unless given. Default: none, required.
+    /// and `acks=all` itself; the consumer takes ``consumerDefaults`` and the producer
+    /// `KafkaConfiguration.producerTimeouts` where these properties do not say otherwise. Default: none, required.
     public var kafka: KafkaConfiguration
+
+    /// The worker consumer's librdkafka settings unless ``kafka`` sets them:
+    /// - `auto.offset.reset=earliest`: a partition without a stored offset is read from its start.
+    /// - `session.timeout.ms=6000`, `heartbeat.interval.ms=1000`: a worker killed with SIGKILL holds its
+    ///   partitions until the coordinator's session timeout (librdkafka's default is 45 s).
+    /// - `max.poll.interval.ms=30000`: also bounds a JoinGroup request (this + 3 s), which otherwise waits
+    ///   300 s on a coordinator that stopped answering; the consume loop polls at least every few seconds
+    ///   unless PostgreSQL is down, and then leaving the group and joining again is harmless.
+    /// - `socket.timeout.ms=10000` (`KafkaConfiguration.unresponsiveBrokerTimeouts`).
+    /// - `fetch.wait.max.ms=10`: records reach the worker without waiting for a fuller fetch.
+    public static let consumerDefaults: [String: String] = KafkaConfiguration.unresponsiveBrokerTimeouts.merging([
+        "auto.offset.reset": "earliest", "session.timeout.ms": "6000", "heartbeat.interval.ms": "1000",
+        "max.poll.interval.ms": "30000", "fetch.wait.max.ms": "10",
+    ]) { first, _ in first }
     /// libpq connection string of the worker's database (holding `consumer_offsets` and `outbox`).
     /// Default: none, required.
     public var postgresConnectionString: String

@@ -153,7 +153,8 @@ public final class WorkerRunner: @unchecked Sendable {
     }
 
     private func makeProducer() throws(KafkaError) -> KafkaProducer {
-        return try KafkaProducer(configuration: options.kafka, logger: logger) { [deliveries] report in
+        let configuration = options.kafka.settingDefaults(KafkaConfiguration.producerTimeouts)
+        return try KafkaProducer(configuration: configuration, logger: logger) { [deliveries] report in
             deliveries.record(report)
         }
     }
