@@ -274,7 +274,13 @@ public final class PostgresConnection {
     }
 
     static func checkNoNUL(_ text: String, what: String) throws(PostgresError) {
-        if text.utf8.contains(0) {
+        // memchr over the contiguous UTF-8 (every parameter of every statement passes here); the generic scan
+        // of `utf8` was a visible share of the workers' time.
+        let hasNUL =
+            text.utf8.withContiguousStorageIfAvailable { buffer in
+                buffer.baseAddress.map { memchr($0, 0, buffer.count) != nil } ?? false
+            } ?? text.utf8.contains(0)
+        if hasNUL {
             throw PostgresError(code: .invalidArgument, message: "\(what) contains a NUL character")
         }
     }

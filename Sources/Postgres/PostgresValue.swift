@@ -26,16 +26,29 @@ public struct PostgresValue: Sendable, Hashable, CustomStringConvertible {
     }
     /// `bytea` in hex format (`\x0aff...`).
     public init(bytes: some Sequence<UInt8>) {
-        // Built as UTF-8 bytes, not Characters: this runs for every bytea parameter (outbox rows) and
-        // appending Characters one by one was the workers' hottest path.
-        let digits: [UInt8] = Array("0123456789abcdef".utf8)
-        var utf8: [UInt8] = [UInt8(ascii: "\\"), UInt8(ascii: "x")]
-        utf8.reserveCapacity(2 + bytes.underestimatedCount * 2)
-        for byte in bytes {
-            utf8.append(digits[Int(byte >> 4)])
-            utf8.append(digits[Int(byte & 0x0f)])
+        // Generic, and not inlinable across modules: a caller outside this module would iterate through witness
+        // tables byte by byte. Copy once into an array and encode that.
+        self.init(bytes: Array(bytes))
+    }
+
+    /// `bytea` in hex format (`\x0aff...`), written straight into the string's storage: this runs for every
+    /// bytea parameter (the workers' outbox rows) and was their hottest path.
+    public init(bytes: [UInt8]) {
+        self.text = bytes.withUnsafeBufferPointer { source in
+            String(unsafeUninitializedCapacity: 2 + source.count * 2) { target in
+                let digits: StaticString = "0123456789abcdef"
+                let hex = digits.utf8Start
+                target[0] = UInt8(ascii: "\\")
+                target[1] = UInt8(ascii: "x")
+                var index = 2
+                for byte in source {
+                    target[index] = hex[Int(byte >> 4)]
+                    target[index + 1] = hex[Int(byte & 0x0f)]
+                    index += 2
+                }
+                return index
+            }
         }
-        self.text = String(decoding: utf8, as: UTF8.self)
     }
 
     public var description: String { text }

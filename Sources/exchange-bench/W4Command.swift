@@ -166,6 +166,10 @@ struct W4Command: ParsableCommand {
             text += "  \(runner.groupID): batches \(counters.batches), records \(counters.records), "
                 + "duplicates skipped \(counters.duplicatesSkipped), relayed \(counters.relayed), failures \(counters.failures)"
                 + (counters.lastError.map { ", last error: \($0)" } ?? "") + "\n"
+            text += String(
+                format: "      seconds: poll %.2f, apply %.2f; relay database %.2f, relay delivery %.2f\n",
+                counters.pollSeconds, counters.applySeconds, counters.relayDatabaseSeconds,
+                counters.relayDeliverySeconds)
         }
         print(text, terminator: "")
         if json {

@@ -113,6 +113,10 @@ struct WorkerCommand: AsyncParsableCommand {
                         "batches": "\(counters.batches)", "records": "\(counters.records)",
                         "dead_letters": "\(counters.deadLetters)", "relayed": "\(counters.relayed)",
                         "failures": "\(counters.failures)", "last_error": "\(counters.lastError ?? "-")",
+                        "poll_s": "\(String(format: "%.1f", counters.pollSeconds))",
+                        "apply_s": "\(String(format: "%.1f", counters.applySeconds))",
+                        "relay_db_s": "\(String(format: "%.1f", counters.relayDatabaseSeconds))",
+                        "relay_delivery_s": "\(String(format: "%.1f", counters.relayDeliverySeconds))",
                     ])
             }
         }

@@ -108,5 +108,15 @@ import Testing
         #expect(EventJSON.decodeTradeExecuted(Array((valid + "x").utf8)) == nil)
         #expect(EventJSON.decodeTradeExecuted(Array("{\(body),\"price\":5}".utf8)) == nil)  // duplicate key
         #expect(EventJSON.decodeTradeExecuted([0xFF] + Array(valid.utf8)) == nil)
+        // Invalid UTF-8 inside a string is refused (only pure ASCII skips validation), and so is a lone
+        // continuation byte; valid multi-byte text still decodes.
+        for broken: [UInt8] in [[0x41, 0xC3, 0x28], [0x41, 0x80], [0xED, 0xA0, 0x80]] {
+            let bytes = Array(valid.replacingOccurrences(of: "AAPL", with: "@@").utf8)
+            let at = bytes.firstIndex(of: UInt8(ascii: "@"))!
+            let document = Array(bytes[..<at]) + broken + Array(bytes[(at + 2)...])
+            #expect(EventJSON.decodeTradeExecuted(document) == nil, "\(broken)")
+        }
+        let accented = valid.replacingOccurrences(of: "\"symbol\":\"AAPL\"", with: "\"symbol\":\"ÉTÉ\"")
+        #expect(EventJSON.decodeTradeExecuted(Array(accented.utf8))?.symbol == "ÉTÉ")
     }
 }

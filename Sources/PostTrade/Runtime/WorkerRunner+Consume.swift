@@ -107,7 +107,10 @@ extension WorkerRunner {
                     continue
                 }
             }
+            let pollStarted = ContinuousClock.now
             pollBatch(consumer, session: session)
+            let polled = ContinuousClock.now - pollStarted
+            update { $0.pollSeconds += polled.seconds }
             if session.batch.isEmpty {
                 if watchdog.idle(consumer: consumer, session: session, runner: self) {
                     // Assigned partitions have records past the stored positions, yet nothing arrives: the
@@ -131,10 +134,13 @@ extension WorkerRunner {
             let batch = session.batch
             session.batch = []
             do {
+                let applyStarted = ContinuousClock.now
                 let outcome = try apply(batch, connection: session.connection!)
+                let applied = ContinuousClock.now - applyStarted
                 crash.reached(.afterDatabaseCommit)
                 backoff = options.reconnectBackoffInitial
                 update {
+                    $0.applySeconds += applied.seconds
                     $0.batches += 1
                     $0.records += outcome.applied
                     $0.duplicatesSkipped += batch.count - outcome.applied

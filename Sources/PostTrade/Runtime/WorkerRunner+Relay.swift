@@ -110,6 +110,17 @@ extension WorkerRunner {
     /// Produces the oldest outbox rows, waits for their delivery reports, and deletes the rows acknowledged
     /// before the first failed one (so a retry keeps their order). Returns how many rows were read.
     private func relayRound(producer: KafkaProducer, connection: PostgresConnection, stopping: Bool) throws -> Int {
+        let roundStarted = ContinuousClock.now
+        var deliveryStarted: ContinuousClock.Instant?
+        var deliveryEnded: ContinuousClock.Instant?
+        defer {
+            let total = ContinuousClock.now - roundStarted
+            let delivery = deliveryStarted.map { (deliveryEnded ?? ContinuousClock.now) - $0 } ?? .zero
+            update {
+                $0.relayDeliverySeconds += delivery.seconds
+                $0.relayDatabaseSeconds += (total - delivery).seconds
+            }
+        }
         let result = try connection.execute(
             """
             SELECT id, topic, encode(key, 'hex'), encode(value, 'hex'), headers::text
@@ -129,6 +140,7 @@ extension WorkerRunner {
         }
 
         deliveries.removeAll()
+        deliveryStarted = ContinuousClock.now
         var sent: [(row: Int64, message: KafkaMessageID)] = []
         for row in rows {
             let headers = row.headers.sorted { $0.key < $1.key }.map {
@@ -137,6 +149,7 @@ extension WorkerRunner {
             sent.append((row.id, try send(row, headers: headers, producer: producer)))
         }
         try waitForDeliveries(producer, stopping: stopping)
+        deliveryEnded = ContinuousClock.now
         crash.reached(.afterProduce)
 
         var acknowledged: [Int64] = []

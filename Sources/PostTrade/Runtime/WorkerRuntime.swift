@@ -23,6 +23,13 @@ public struct WorkerRunnerCounters: Sendable, Hashable {
     public var failures = 0
     /// The most recent error, as text.
     public var lastError: String?
+    /// Where the worker's two threads spend their time (wall clock, summed since start): the consume thread
+    /// polling Kafka for a batch, and applying batches (the PostgreSQL transaction with the logic); the relay
+    /// reading and deleting outbox rows, and producing them and waiting for their delivery reports.
+    public var pollSeconds = 0.0
+    public var applySeconds = 0.0
+    public var relayDatabaseSeconds = 0.0
+    public var relayDeliverySeconds = 0.0
 
     public init() {}
 }
@@ -174,3 +181,4 @@ private final class ConsumeHandOff: @unchecked Sendable {
         return contents
     }
 }
+
