@@ -43,6 +43,17 @@ struct PostgresConnectionTests {
             let isNull = try connection.execute("SELECT $1::text IS NULL, $2::text IS NULL", [nil, ""])
             #expect(try isNull.bool(0, 0) == true)
             #expect(try isNull.bool(0, 1) == false)
+
+            // A parameter with a NUL character (C strings cannot carry it) is refused before anything is sent;
+            // the connection stays usable and nothing changed.
+            for text in ["a\u{0}b", "\u{0}", "long " + String(repeating: "x", count: 10_000) + "\u{0}"] {
+                let refusal = #expect(throws: PostgresError.self) {
+                    try connection.execute("INSERT INTO accounts (id, name) VALUES (3, $1)", [PostgresValue(text)])
+                }
+                #expect(refusal?.code == .invalidArgument)
+                #expect(refusal?.message.contains("parameter $1 contains a NUL character") == true)
+            }
+            #expect(try count(connection, "accounts") == 2)
         }
     }
 
