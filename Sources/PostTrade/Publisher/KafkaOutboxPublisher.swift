@@ -159,9 +159,9 @@ public final class KafkaOutboxPublisher: OutboxSink, @unchecked Sendable {
         state.flights[route.shard] = flight
     }
 
-    /// Delivery reports that stop coming for this long while messages are in flight mean a stuck producer (seen with
-    /// librdkafka 2.0.2's idempotent producer after every broker went away): it is replaced and every
-    /// unacknowledged entry is produced again.
+    /// Delivery reports that stop coming for this long while messages are in flight mean a stuck producer (a last
+    /// resort behind the request timeouts; first seen when connections stayed open without answers, see
+    /// docs/POSTTRADE.md, "Limits"): it is replaced and every unacknowledged entry is produced again.
     static let deliveryStallNanoseconds: UInt64 = 30_000_000_000
 
     private func run() {

@@ -114,8 +114,9 @@ extension WorkerRunner {
             if session.batch.isEmpty {
                 if watchdog.idle(consumer: consumer, session: session, runner: self) {
                     // Assigned partitions have records past the stored positions, yet nothing arrives: the
-                    // consumer is stuck (seen with librdkafka 2.0.2 after every broker went away). Replace it;
-                    // the new member starts from the stored offsets.
+                    // consumer is stuck (a last resort behind the request timeouts; first seen when connections
+                    // stayed open without answers, see docs/POSTTRADE.md). Replace it; the new member starts from
+                    // the stored offsets.
                     do {
                         let fresh = try makeConsumer(session: session)
                         try fresh.subscribe(topics: logic.inputTopics)

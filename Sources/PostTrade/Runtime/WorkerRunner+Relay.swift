@@ -57,9 +57,10 @@ extension WorkerRunner {
                 // Bounded idle wait; the consume thread's commit or stop() ends it early.
                 control.waitForOutbox(after: generation, timeout: options.relayIdleWait)
             } catch let stuck as RelayStuck {
-                // The producer stopped delivering (seen with librdkafka 2.0.2's idempotent producer after every
-                // broker went away and came back): replace it; the rows are still in the outbox and are produced
-                // again by the new producer (duplicates are dropped downstream by event id).
+                // The producer stopped delivering (a last resort behind the request timeouts; first seen when
+                // connections stayed open without answers, see docs/POSTTRADE.md): replace it; the rows are still
+                // in the outbox and are produced again by the new producer (duplicates are dropped downstream by
+                // event id).
                 recordFailure("relay outbox", stuck)
                 if stopping { return }
                 do {
