@@ -62,6 +62,20 @@ public final class KafkaMockCluster: @unchecked Sendable {
         }
     }
 
+    /// Makes broker `broker` the leader of `topic` [`partition`] (creating the topic if needed).
+    public func setPartitionLeader(topic: String, partition: Int32, broker: Int32) throws(KafkaError) {
+        try control("leader of \(topic) [\(partition)] = broker \(broker)") {
+            rd_kafka_mock_partition_set_leader($0, topic, partition, broker)
+        }
+    }
+
+    /// Makes broker `broker` the coordinator of consumer group `group`.
+    public func setGroupCoordinator(group: String, broker: Int32) throws(KafkaError) {
+        try control("coordinator of group \(group) = broker \(broker)") {
+            rd_kafka_mock_coordinator_set($0, "group", group, broker)
+        }
+    }
+
     /// Creates `name` with partition leaders spread over the brokers.
     /// - Parameter replicationFactor: `1...brokerCount`.
     public func createTopic(name: String, partitions: Int32, replicationFactor: Int32) throws(KafkaError) {

@@ -286,6 +286,54 @@ struct RuntimeWorkerRunnerTests {
         #expect(failures >= 1, "terminating the sessions must have failed a database step")
     }
 
+    /// The relay's last resort: a producer whose broker keeps the connection open but stops answering gets no
+    /// delivery report; with request timeouts far away (5 min here) only the 30 s stall replacement gets the rows
+    /// out, through a new producer, once, with nothing lost or applied twice.
+    @Test func relayReplacesAProducerStuckOnASilentBroker() async throws {
+        let events = 3_000
+        let (summary, counters, relayedBeforeSilence, replaced) = try await onDedicatedThread {
+            () throws -> (RunSummary, WorkerRunnerCounters, Bool, Bool) in
+            let fixture = try RuntimeFixture()
+            defer { fixture.close() }
+            // What the consumer needs is on broker 1; the relay's output topic only on broker 2.
+            for partition: Int32 in 0..<4 {
+                try fixture.cluster.setPartitionLeader(topic: inputTopic, partition: partition, broker: 1)
+                try fixture.cluster.setPartitionLeader(topic: outputTopic, partition: partition, broker: 2)
+            }
+            try fixture.cluster.setPartitionLeader(topic: Topic.deadLetter, partition: 0, broker: 1)
+            try fixture.produce((0..<events).map { "e\($0)" } + ["bad"])
+
+            var options = fixture.options()
+            options.kafka.properties["socket.timeout.ms"] = "300000"
+            options.kafka.properties["request.timeout.ms"] = "300000"
+            options.relayBatchSizeMax = 50
+            let runner = WorkerRunner(logic: ToyLogic(), options: options)
+            try fixture.cluster.setGroupCoordinator(group: runner.groupID, broker: 1)
+            try runner.start()
+            defer { runner.stop() }
+            let relayedBeforeSilence = waitUntil(.seconds(30)) { runner.counters.relayed > 0 }
+            try fixture.cluster.setBrokerResponseDelay(2, .seconds(1_000))
+            // The relay's requests in flight now wait behind responses due in 1,000 s; it must notice (30 s
+            // without a report) and replace its producer. Broker 2 answers new connections again from then on.
+            var replaced = false
+            let replaceDeadline = ContinuousClock.now + .seconds(60)
+            while !replaced, ContinuousClock.now < replaceDeadline {
+                replaced = (runner.counters.lastError ?? "").contains("replacing the producer")
+                if !replaced { Thread.sleep(forTimeInterval: 0.02) }
+            }
+            try fixture.cluster.setBrokerResponseDelay(2, .zero)
+            let done = try waitUntil(.seconds(90)) { try fixture.isDone(inputRecords: Int64(events + 1)) }
+            return (
+                try summarize(fixture, done: done, counters: [runner.counters], expectedOutputs: events),
+                runner.counters, relayedBeforeSilence, replaced
+            )
+        }
+        #expect(relayedBeforeSilence)
+        #expect(replaced, "no stall noticed: \(counters)")
+        checkExactlyOnce(summary, events: events)
+        #expect(counters.failures >= 1)
+    }
+
     @Test func twoRunnersShareTheGroupAndOneLeavesMidStream() async throws {
         let events = 2_000
         let (summary, relayers) = try await onDedicatedThread { () throws -> (RunSummary, Int) in
@@ -342,3 +390,4 @@ struct RuntimeWorkerRunnerTests {
         #expect(runner.counters == WorkerRunnerCounters())
     }
 }
+
