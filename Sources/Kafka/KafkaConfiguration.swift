@@ -31,7 +31,7 @@ public struct KafkaConfiguration: Sendable, Hashable {
     }
 
     /// Timeouts for a broker that stops answering without closing its connections (a network partition, a
-    /// hung broker, librdkafka's mock cluster with a broker set down): librdkafka's defaults wait 60 s for any
+    /// hung broker; `KafkaMockCluster.setBrokerResponseDelay` makes one): librdkafka's defaults wait 60 s for any
     /// request (`socket.timeout.ms`) and 30 s for a produce request (`request.timeout.ms`) before it gives up on
     /// the connection and retries elsewhere. The exchange's clients give up after 10 s.
     public static let unresponsiveBrokerTimeouts: [String: String] = ["socket.timeout.ms": "10000"]
